@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { runCheck } from './check.js';
+import { runCheckConfig } from './check-config.js';
+import { runDev } from './dev.js';
+import { runServe } from './serve.js';
+
+const USAGE = `usage: tokengate <command> [options]
+
+commands:
+  serve --config FILE            run the ext_authz service
+  check-config FILE              validate a config file and report every problem
+  dev [--grpc ADDR] [--http ADDR]
+                                 run on the embedded development issuer and print a token
+  check --address ADDR [--token T] [--method M] [--path P] [--host H]
+                                 send one Check to a running tokengate and print the answer
+`;
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  serve: runServe,
+  'check-config': runCheckConfig,
+  dev: runDev,
+  check: runCheck,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name === undefined ? undefined : commands[name];
+  if (command === undefined) {
+    process.stderr.write(
+      name === undefined || name === '--help' ? USAGE : `unknown command "${name}"\n\n${USAGE}`,
+    );
+    return name === '--help' ? 0 : 2;
+  }
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    process.stderr.write(`tokengate: ${error.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+import { TokengateService, type ServiceOptions } from '../service/tokengate-service.js';
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' } },
+    strict: true,
+  });
+  if (values.config === undefined) {
+    process.stderr.write('tokengate serve: --config FILE is required\n');
+    return 2;
+  }
+
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfigFile(values.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    reportConfigError(error);
+    return 1;
+  }
+  return serveUntilSignal(loaded, {});
+}
+
+/** Starts the service and runs it until SIGTERM or SIGINT, then drains and returns 0. */
+export async function serveUntilSignal(
+  loaded: LoadedConfig,
+  extra: Omit<ServiceOptions, 'log'>,
+  onStarted?: (service: TokengateService) => void | Promise<void>,
+): Promise<number> {
+  const log = createLogger({ level: loaded.config.log.level });
+  const service = await TokengateService.start(loaded, { ...extra, log });
+  await onStarted?.(service);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  log.info({ signal }, 'shutdown requested');
+  await service.shutdown();
+  log.flush();
+  return 0;
+}
+
+export function reportConfigError(error: ConfigError): void {
+  process.stderr.write(`tokengate: invalid config ${error.source}\n`);
+  for (const problem of error.problems)
+    process.stderr.write(`  ${problem.field}: ${problem.message}\n`);
+}

@@ -1,0 +1,93 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { Authorizer } from '../decision/authorizer.js';
+import { toAuthzRequest, type CheckRequestMessage } from './check-request.js';
+import { toCheckResponse } from './check-response.js';
+import { authorizationService, CHECK_SERVICE } from './protos.js';
+
+/** Health service names: `''` and the ext_authz service follow readiness; this one liveness. */
+export const LIVENESS_SERVICE = 'tokengate.liveness';
+
+export interface GrpcServerOptions {
+  /** `host:port` (port 0 picks a free one) or `unix:/path`. */
+  address: string;
+  authorizer: Authorizer;
+  log: Logger;
+}
+
+/** The ext_authz and health services on one listener. */
+export class GrpcServer {
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  private readonly health = new HealthImplementation({
+    '': 'NOT_SERVING',
+    [CHECK_SERVICE]: 'NOT_SERVING',
+    [LIVENESS_SERVICE]: 'SERVING',
+  });
+  /** The bound address, with the real port when 0 was asked for. */
+  address = '';
+
+  constructor(private readonly options: GrpcServerOptions) {
+    this.server.addService(authorizationService(), { Check: this.check });
+    this.health.addToServer(this.server);
+  }
+
+  async listen(): Promise<string> {
+    const { address } = this.options;
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    this.address = address.startsWith('unix:') ? address : address.replace(/:\d+$/, `:${port}`);
+    return this.address;
+  }
+
+  /** Sets the readiness status of `''` and the ext_authz service. */
+  setReady(ready: boolean): void {
+    const status: ServingStatus = ready ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    this.health.setStatus(CHECK_SERVICE, status);
+  }
+
+  /** Stops accepting calls, lets in-flight ones finish, and forces the rest after `graceMs`. */
+  async shutdown(graceMs: number): Promise<'graceful' | 'forced'> {
+    this.setReady(false);
+    this.health.setStatus(LIVENESS_SERVICE, 'NOT_SERVING');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve('forced');
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve('graceful');
+      });
+    });
+  }
+
+  private readonly check: grpc.handleUnaryCall<CheckRequestMessage, object> = (call, callback) => {
+    let request;
+    try {
+      request = toAuthzRequest(call.request);
+    } catch (error) {
+      this.options.log.error(
+        { err: { message: (error as Error).message } },
+        'unreadable check request',
+      );
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: 'unreadable check request' });
+      return;
+    }
+
+    this.options.authorizer.check(request).then(
+      (decision) => callback(null, toCheckResponse(decision)),
+      (error: Error) => {
+        this.options.log.error({ err: { message: error.message } }, 'check handler fault');
+        callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+      },
+    );
+  };
+}
