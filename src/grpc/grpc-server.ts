@@ -14,6 +14,8 @@ export interface GrpcServerOptions {
   address: string;
   authorizer: Authorizer;
   log: Logger;
+  /** Counts checks in flight. */
+  metrics?: { checkStarted(): void; checkFinished(): void };
 }
 
 /** The ext_authz and health services on one listener. */
@@ -82,9 +84,15 @@ export class GrpcServer {
       return;
     }
 
+    const metrics = this.options.metrics;
+    metrics?.checkStarted();
     this.options.authorizer.check(request).then(
-      (decision) => callback(null, toCheckResponse(decision)),
+      (decision) => {
+        metrics?.checkFinished();
+        callback(null, toCheckResponse(decision));
+      },
       (error: Error) => {
+        metrics?.checkFinished();
         this.options.log.error({ err: { message: error.message } }, 'check handler fault');
         callback({ code: grpc.status.INTERNAL, details: 'internal error' });
       },

@@ -7,6 +7,7 @@ import { REQUIRE_TOKEN } from '../decision/stages.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { HttpServer } from '../http/http-server.js';
 import { DecisionLog } from '../observability/decision-log.js';
+import { Metrics } from '../observability/metrics.js';
 import { IssuerKeyStore, type KeySource } from '../tokens/key-store.js';
 import { TokenCache } from '../tokens/token-cache.js';
 import { TokenVerifier } from '../tokens/verifier.js';
@@ -27,6 +28,7 @@ export interface ServiceOptions {
 export class TokengateService {
   readonly grpc: GrpcServer;
   readonly http: HttpServer;
+  readonly metrics: Metrics;
   private readonly keyStores: IssuerKeyStore[];
   private readonly cache: TokenCache;
   private snapshot: Snapshot;
@@ -38,6 +40,7 @@ export class TokengateService {
   ) {
     const { config } = loaded;
     const log = options.log;
+    this.metrics = new Metrics();
     this.cache = new TokenCache(config.tokens.cache.maxEntries);
     this.keyStores = config.issuers.map((issuer) => this.keyStoreFor(issuer));
 
@@ -51,14 +54,29 @@ export class TokengateService {
     );
     this.snapshot = { config, hash: loaded.hash, verifier, policy: REQUIRE_TOKEN };
 
-    const sinks: DecisionSink[] = [new DecisionLog(log.child({ component: 'decision' }))];
+    this.registerStateMetrics();
+    this.metrics.configLoaded(loaded.hash);
+
+    const sinks: DecisionSink[] = [
+      this.metrics,
+      new DecisionLog(log.child({ component: 'decision' })),
+    ];
     const authorizer = new Authorizer(() => this.snapshot, sinks, log);
-    this.grpc = new GrpcServer({ address: config.grpc.address, authorizer, log });
+    this.grpc = new GrpcServer({
+      address: config.grpc.address,
+      authorizer,
+      log,
+      metrics: this.metrics,
+    });
     this.http = new HttpServer(config.http.address, log);
     this.http.route('/healthz', () => ({
       status: this.draining ? 503 : 200,
       body: this.draining ? 'draining\n' : 'ok\n',
     }));
+    this.http.route('/metrics', async (request) => {
+      const { contentType, body } = await this.metrics.exposition(request.headers.accept);
+      return { status: 200, contentType, body };
+    });
     this.http.route('/readyz', () => {
       const problems = this.readinessProblems();
       return {
@@ -136,10 +154,58 @@ export class TokengateService {
       issuer.jwks,
       this.options.log.child({ component: 'jwks' }),
       {
-        onRefresh: () => this.updateReadiness(),
+        onRefresh: (result) => {
+          this.metrics.jwksRefreshed(issuer.name, result);
+          this.updateReadiness();
+        },
         onKeysRemoved: () => this.cache.dropIssuer(issuer.name),
       },
       this.options.now,
+    );
+  }
+
+  /** Gauges read at scrape time from state the cache and key stores keep. */
+  private registerStateMetrics(): void {
+    const { metrics, cache } = this;
+    metrics.scrapeGauge(
+      'tokengate_token_cache_entries',
+      'Verified tokens in the cache.',
+      [],
+      () => [[{}, cache.size]],
+    );
+    metrics.scrapeCounter(
+      'tokengate_token_cache_hits_total',
+      'Token cache lookups that found a verified token.',
+      () => cache.hits,
+    );
+    metrics.scrapeCounter(
+      'tokengate_token_cache_misses_total',
+      'Token cache lookups that found nothing.',
+      () => cache.misses,
+    );
+    metrics.scrapeGauge(
+      'tokengate_jwks_keys',
+      'Keys in the current set, by issuer name.',
+      ['issuer'],
+      () => this.keyStores.map((store) => [{ issuer: store.issuerName }, store.keyCount]),
+    );
+    metrics.scrapeGauge(
+      'tokengate_jwks_last_success_age_seconds',
+      'Seconds since the last successful JWKS refresh, by issuer name; absent before the first.',
+      ['issuer'],
+      () =>
+        this.keyStores
+          .filter((store) => store.lastRefreshed !== undefined)
+          .map((store) => [
+            { issuer: store.issuerName },
+            ((this.options.now ?? Date.now)() - store.lastRefreshed!) / 1000,
+          ]),
+    );
+    metrics.scrapeGauge(
+      'tokengate_ready',
+      'Whether this process is ready to serve checks (1) or not (0).',
+      [],
+      () => [[{}, this.readinessProblems().length === 0 ? 1 : 0]],
     );
   }
 

@@ -1,0 +1,153 @@
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  openMetricsContentType,
+  Registry,
+  type RegistryContentType,
+} from 'prom-client';
+import type { DecisionSink } from '../decision/authorizer.js';
+import type { Decision } from '../decision/decision.js';
+import type { AuthzRequest } from '../decision/request.js';
+
+/** Buckets from 50 µs to 1 s, dense below a millisecond where checks live. */
+export const CHECK_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  0.5, 1,
+];
+
+export interface MetricsOptions {
+  /** Also export Node.js process metrics (`process_*`, `nodejs_*`); on by default. */
+  processMetrics?: boolean;
+}
+
+/**
+ * Every tokengate metric, in its own registry (never prom-client's global one) so tests and
+ * workers each read exactly what they counted. Labels come from closed sets only: decisions,
+ * reason codes, configured issuer and policy names; never a subject, path or token.
+ */
+export class Metrics implements DecisionSink {
+  readonly registry = new Registry<RegistryContentType>();
+
+  private readonly checks = new Counter({
+    name: 'tokengate_checks_total',
+    help: 'Checks answered, by decision, reason code, issuer name and policy name.',
+    labelNames: ['decision', 'reason', 'issuer', 'policy'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly duration = new Histogram({
+    name: 'tokengate_check_duration_seconds',
+    help: 'Time from receiving a check to its decision.',
+    labelNames: ['decision'] as const,
+    buckets: CHECK_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly inflight = new Gauge({
+    name: 'tokengate_grpc_inflight_checks',
+    help: 'Checks received and not yet answered.',
+    registers: [this.registry],
+  });
+
+  private readonly jwksRefreshes = new Counter({
+    name: 'tokengate_jwks_refreshes_total',
+    help: 'JWKS refresh attempts by issuer name and result (updated, unchanged, failed).',
+    labelNames: ['issuer', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reloads = new Counter({
+    name: 'tokengate_config_reloads_total',
+    help: 'Config reload attempts by result (success, failure).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly configInfo = new Gauge({
+    name: 'tokengate_config_info',
+    help: 'The loaded config, by the short hash of its text; always 1.',
+    labelNames: ['hash'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  record(_request: AuthzRequest, decision: Decision, seconds: number): void {
+    this.checks.inc({
+      decision: decision.kind,
+      reason: decision.reason,
+      issuer: decision.issuer ?? '',
+      policy: decision.policy ?? '',
+    });
+    this.duration.observe({ decision: decision.kind }, seconds);
+  }
+
+  checkStarted(): void {
+    this.inflight.inc();
+  }
+
+  checkFinished(): void {
+    this.inflight.dec();
+  }
+
+  jwksRefreshed(issuer: string, result: string): void {
+    this.jwksRefreshes.inc({ issuer, result });
+  }
+
+  configReloaded(result: 'success' | 'failure'): void {
+    this.reloads.inc({ result });
+  }
+
+  configLoaded(hash: string): void {
+    this.configInfo.reset();
+    this.configInfo.set({ hash }, 1);
+  }
+
+  /**
+   * A gauge whose value is read when Prometheus scrapes, for state other parts own (cache size,
+   * key counts, mirror staleness). `read` returns one value per label set.
+   */
+  scrapeGauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: () => Iterable<[labels: Partial<Record<L, string>>, value: number]>,
+  ): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  }
+
+  /** A counter whose total is read when Prometheus scrapes, from a running count another part keeps. */
+  scrapeCounter(name: string, help: string, read: () => number): void {
+    let reported = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const total = read();
+        if (total > reported) this.inc(total - reported);
+        reported = total;
+      },
+    });
+  }
+
+  /** The exposition for an `Accept` header: OpenMetrics when asked for, else the text format. */
+  async exposition(accept: string | undefined): Promise<{ contentType: string; body: string }> {
+    const open = accept?.includes('application/openmetrics-text') ?? false;
+    this.registry.setContentType(open ? openMetricsContentType : Registry.PROMETHEUS_CONTENT_TYPE);
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
