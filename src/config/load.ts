@@ -51,7 +51,7 @@ export function validateConfig(
   hash = hashOf(JSON.stringify(value)),
 ) {
   const result = configSchema.safeParse(value);
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(toProblem));
+  if (!result.success) throw new ConfigError(source, result.error.issues.flatMap(toProblems));
   return { config: deepFreeze(result.data), hash, source };
 }
 
@@ -65,8 +65,15 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   return parseConfig(text, path);
 }
 
-function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
-  return { field: formatPath(issue.path) || '(root)', message: issue.message };
+function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
+  // One problem per unknown key, named by the key itself, so a typo points at its own line.
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      field: formatPath([...issue.path, key]),
+      message: 'unknown key',
+    }));
+  }
+  return [{ field: formatPath(issue.path) || '(root)', message: issue.message }];
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

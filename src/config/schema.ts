@@ -1,18 +1,28 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { adminSchema } from '../admin/admin-schema.js';
+import { checkRevocationConfig, revocationSchema } from '../revocation/revocation-schema.js';
+import { auditSchema, metricsSchema } from '../observability/observability-config.js';
+import { checkPolicyReferences, policiesSchema } from '../policy/policy-schema.js';
 
 /** A duration written as `30s`, `5m`, ...; parsed to milliseconds. */
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration such as "30s" or "5m", got "${text}"`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = z
+  .string({ error: 'expected a duration such as "30s" or "5m"' })
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as "30s" or "5m", got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const tcpAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):\d{1,5}$/, 'expected "host:port"');
 
 const address = z
   .string()
@@ -72,8 +82,16 @@ const issuer = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    grpc: z.strictObject({ address }).default({ address: '0.0.0.0:9001' }),
-    http: z.strictObject({ address }).default({ address: '0.0.0.0:9090' }),
+    grpc: z
+      .strictObject({
+        address,
+        /** Most checks in progress at once; past it a check is refused with RESOURCE_EXHAUSTED. */
+        maxInFlight: z.number().int().min(1).max(1_000_000).default(1_024),
+      })
+      .default({ address: '0.0.0.0:9001', maxInFlight: 1_024 }),
+    /** Processes sharing the gRPC and HTTP ports (Node `cluster`); 1 runs no primary. */
+    workers: z.number().int().min(1).max(64).default(1),
+    http: z.strictObject({ address: tcpAddress }).default({ address: '0.0.0.0:9090' }),
     /** `realm` of every `WWW-Authenticate` challenge. */
     realm: z
       .string()
@@ -110,8 +128,26 @@ export const configSchema = z
         gracePeriod: duration.default(10_000),
       })
       .default({ drainDelay: 0, gracePeriod: 10_000 }),
+    /** Revocation and one-time use: see `src/revocation/revocation-schema.ts`. */
+    revocation: revocationSchema.prefault({}),
+    /** The revocation admin API, off by default: see `src/admin/admin-schema.ts`. */
+    admin: adminSchema.prefault({}),
+    /** The decision audit log: see `src/observability/observability-config.ts`. */
+    audit: auditSchema.prefault({}),
+    /** Metrics on `/metrics`: see `src/observability/observability-config.ts`. */
+    metrics: metricsSchema.prefault({}),
+    /** Route policies: see `src/policy/policy-schema.ts`; absent means any valid token passes. */
+    policies: policiesSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    if (config.policies !== undefined) {
+      checkPolicyReferences(
+        config.policies,
+        config.issuers.map((entry) => entry.name),
+        ctx,
+      );
+    }
+    checkRevocationConfig(config, ctx);
     const seen = new Map<string, number>();
     config.issuers.forEach((entry, index) => {
       for (const [key, value] of [

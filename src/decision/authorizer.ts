@@ -11,6 +11,7 @@ import { TokengateError } from './errors.js';
 import type { AuthzRequest } from './request.js';
 import type { Snapshot } from './snapshot.js';
 import { planUpstreamHeaders } from './upstream-headers.js';
+import { newDecisionId } from '../observability/decision-id.js';
 import { extractBearer } from '../tokens/extract.js';
 import { fingerprintOf, tokenDigest } from '../tokens/fingerprint.js';
 import type { VerifiedToken } from '../tokens/verified-token.js';
@@ -47,8 +48,23 @@ export class Authorizer {
       decision = deny('internal_error', { realm: snapshot.config.realm });
     }
 
+    // The builders make a fresh object per check, so naming it in place is safe and keeps one
+    // object shape (a copy here would cost more than the sinks that read it).
+    const trace = decision as { id?: string; idHeader?: boolean };
+    trace.id = newDecisionId();
+    trace.idHeader = snapshot.config.audit?.decisionIdHeader === true;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    for (const sink of this.sinks) sink.record(request, decision, seconds);
+    for (const sink of this.sinks) {
+      // A broken log or metric must not turn an answer into a gRPC error (Envoy's failure mode).
+      try {
+        sink.record(request, decision, seconds);
+      } catch (error) {
+        this.log.error(
+          { requestId: request.id, err: { message: (error as Error)?.message } },
+          'decision sink failed',
+        );
+      }
+    }
     return decision;
   }
 
@@ -84,7 +100,13 @@ export class Authorizer {
 
     const verdict = await snapshot.policy.evaluate(request, token);
     if (verdict.kind === 'deny') {
-      return deny(verdict.reason, { realm, scope: verdict.scope, subject, origin: verdict.origin });
+      return deny(verdict.reason, {
+        realm,
+        scope: verdict.scope,
+        subject,
+        origin: verdict.origin,
+        shadow: verdict.shadow,
+      });
     }
 
     if (verdict.oneTimeUse) {
@@ -120,6 +142,7 @@ export class Authorizer {
       ],
       subject,
       origin: verdict.origin,
+      shadow: verdict.shadow,
     });
   }
 

@@ -17,24 +17,42 @@ export interface DecisionOrigin {
   rule?: string;
 }
 
+/** How a decision is named in the audit log and to Envoy; the authorizer sets it. */
+export interface DecisionTrace {
+  /** Unique, time-sortable id, also in `dynamic_metadata` as `decision_id`. */
+  readonly id?: string;
+  /** Also return the id as the `x-tokengate-decision-id` header (`audit.decisionIdHeader`). */
+  readonly idHeader?: boolean;
+}
+
 export type HeaderPair = readonly [name: string, value: string];
 
-export interface AllowDecision extends DecisionSubject, DecisionOrigin {
+/** What a rule or policy in shadow mode would have decided; logged and counted, not enforced. */
+export interface ShadowOutcome {
+  readonly kind: 'allow' | 'deny';
+  readonly reason: ReasonCode;
+  readonly policy?: string;
+  readonly rule?: string;
+}
+
+export interface AllowDecision extends DecisionSubject, DecisionOrigin, DecisionTrace {
   readonly kind: 'allow';
   readonly reason: ReasonCode;
   /** Headers set on the upstream request, overwriting any the client sent. */
   readonly headersToSet: readonly HeaderPair[];
   /** Headers removed from the upstream request. */
   readonly headersToRemove: readonly string[];
+  readonly shadow?: ShadowOutcome;
 }
 
-export interface DenyDecision extends DecisionSubject, DecisionOrigin {
+export interface DenyDecision extends DecisionSubject, DecisionOrigin, DecisionTrace {
   readonly kind: 'deny';
   readonly reason: ReasonCode;
   readonly status: number;
   /** Headers on the response to the client, `www-authenticate` among them. */
   readonly responseHeaders: readonly HeaderPair[];
   readonly body: string;
+  readonly shadow?: ShadowOutcome;
 }
 
 export type Decision = AllowDecision | DenyDecision;
@@ -46,6 +64,7 @@ export interface DenyOptions {
   scope?: string;
   subject?: DecisionSubject;
   origin?: DecisionOrigin;
+  shadow?: ShadowOutcome;
 }
 
 /** The one builder of deny decisions: status, challenge and body all follow from the reason. */
@@ -75,6 +94,7 @@ export function deny(reason: ReasonCode, options: DenyOptions): DenyDecision {
     body,
     ...options.subject,
     ...options.origin,
+    ...(options.shadow && { shadow: options.shadow }),
   };
 }
 
@@ -98,6 +118,7 @@ export interface AllowOptions {
   headersToRemove?: readonly string[];
   subject?: DecisionSubject;
   origin?: DecisionOrigin;
+  shadow?: ShadowOutcome;
 }
 
 /** The one builder of allow decisions. */
@@ -109,6 +130,7 @@ export function allow(options: AllowOptions = {}): AllowDecision {
     headersToRemove: options.headersToRemove ?? [],
     ...options.subject,
     ...options.origin,
+    ...(options.shadow && { shadow: options.shadow }),
   };
 }
 

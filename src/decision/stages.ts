@@ -1,4 +1,4 @@
-import type { HeaderPair, DecisionOrigin } from './decision.js';
+import type { HeaderPair, DecisionOrigin, ShadowOutcome } from './decision.js';
 import type { ReasonCode } from './reasons.js';
 import type { AuthzRequest } from './request.js';
 import type { VerifiedToken } from '../tokens/verified-token.js';
@@ -20,6 +20,8 @@ export interface PolicyVerdict {
   readonly headerNames?: readonly string[];
   /** The rule allows a token only once across all replicas. */
   readonly oneTimeUse?: boolean;
+  /** A shadow-mode rule or policy's decision, carried onto the enforced one for logs and metrics. */
+  readonly shadow?: ShadowOutcome;
 }
 
 /** Decides whether the request may proceed, given the verified token or none. */

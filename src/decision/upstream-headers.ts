@@ -32,7 +32,7 @@ export function planUpstreamHeaders(
 }
 
 /** Strings as they are, numbers and booleans as text, arrays of those joined by spaces. */
-function headerValue(claim: unknown): string | undefined {
+export function headerValue(claim: unknown): string | undefined {
   let value: string | undefined;
   if (typeof claim === 'string') value = claim;
   else if (typeof claim === 'number' || typeof claim === 'boolean') value = String(claim);

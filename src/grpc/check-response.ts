@@ -18,18 +18,34 @@ function grpcCodeFor(status: number): number {
   return GRPC.INTERNAL;
 }
 
+/** Name of the optional header that carries the decision id (`audit.decisionIdHeader`). */
+export const DECISION_ID_HEADER = 'x-tokengate-decision-id';
+
 /** Turns a {@link Decision} into the `CheckResponse` object proto-loader encodes. */
 export function toCheckResponse(decision: Decision): object {
+  const idHeaders =
+    decision.idHeader && decision.id !== undefined
+      ? [headerOption(DECISION_ID_HEADER, decision.id)]
+      : [];
+  // Envoy files this under the filter's namespace: envoy.filters.http.ext_authz:decision_id.
+  // protobufjs defines google.protobuf.Value itself, with camel-case names even under keepCase.
+  const dynamic_metadata =
+    decision.id === undefined
+      ? undefined
+      : { fields: { decision_id: { stringValue: decision.id } } };
+
   if (decision.kind === 'allow') {
     return {
       status: { code: GRPC.OK },
       ok_response: {
-        headers: decision.headersToSet.map(([key, value]) => ({
-          header: { key, value },
-          append: { value: false },
-        })),
+        headers: [
+          ...decision.headersToSet.map(([key, value]) => headerOption(key, value)),
+          ...idHeaders,
+        ],
         headers_to_remove: decision.headersToRemove,
+        response_headers_to_add: idHeaders,
       },
+      dynamic_metadata,
     };
   }
 
@@ -37,11 +53,16 @@ export function toCheckResponse(decision: Decision): object {
     status: { code: grpcCodeFor(decision.status), message: decision.reason },
     denied_response: {
       status: { code: decision.status },
-      headers: decision.responseHeaders.map(([key, value]) => ({
-        header: { key, value },
-        append: { value: false },
-      })),
+      headers: [
+        ...decision.responseHeaders.map(([key, value]) => headerOption(key, value)),
+        ...idHeaders,
+      ],
       body: decision.body,
     },
+    dynamic_metadata,
   };
+}
+
+function headerOption(key: string, value: string) {
+  return { header: { key, value }, append: { value: false } };
 }

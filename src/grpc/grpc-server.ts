@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { Authorizer } from '../decision/authorizer.js';
 import { toAuthzRequest, type CheckRequestMessage } from './check-request.js';
 import { toCheckResponse } from './check-response.js';
+import { Admission } from './admission.js';
+import { withFastCheckDecoder } from './fast-check-request.js';
 import { authorizationService, CHECK_SERVICE } from './protos.js';
 
 /** Health service names: `''` and the ext_authz service follow readiness; this one liveness. */
@@ -14,6 +16,8 @@ export interface GrpcServerOptions {
   address: string;
   authorizer: Authorizer;
   log: Logger;
+  /** Most checks in progress at once (see {@link Admission}); 1,024 when absent. */
+  maxInFlight?: number;
   /** Counts checks in flight. */
   metrics?: { checkStarted(): void; checkFinished(): void };
 }
@@ -31,9 +35,12 @@ export class GrpcServer {
   });
   /** The bound address, with the real port when 0 was asked for. */
   address = '';
+  /** Refuses late checks and those past the in-flight bound. */
+  readonly admission: Admission;
 
   constructor(private readonly options: GrpcServerOptions) {
-    this.server.addService(authorizationService(), { Check: this.check });
+    this.admission = new Admission(options.maxInFlight ?? 1_024);
+    this.server.addService(withFastCheckDecoder(authorizationService()), { Check: this.check });
     this.health.addToServer(this.server);
   }
 
@@ -72,6 +79,12 @@ export class GrpcServer {
   }
 
   private readonly check: grpc.handleUnaryCall<CheckRequestMessage, object> = (call, callback) => {
+    const refusal = this.admission.admit(call.getDeadline());
+    if (refusal !== undefined) {
+      callback(refusal);
+      return;
+    }
+
     let request;
     try {
       request = toAuthzRequest(call.request);
@@ -80,6 +93,7 @@ export class GrpcServer {
         { err: { message: (error as Error).message } },
         'unreadable check request',
       );
+      this.admission.release();
       callback({ code: grpc.status.INVALID_ARGUMENT, details: 'unreadable check request' });
       return;
     }
@@ -88,10 +102,12 @@ export class GrpcServer {
     metrics?.checkStarted();
     this.options.authorizer.check(request).then(
       (decision) => {
+        this.admission.release();
         metrics?.checkFinished();
         callback(null, toCheckResponse(decision));
       },
       (error: Error) => {
+        this.admission.release();
         metrics?.checkFinished();
         this.options.log.error({ err: { message: error.message } }, 'check handler fault');
         callback({ code: grpc.status.INTERNAL, details: 'internal error' });

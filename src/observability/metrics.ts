@@ -8,7 +8,7 @@ import {
   type RegistryContentType,
 } from 'prom-client';
 import type { DecisionSink } from '../decision/authorizer.js';
-import type { Decision } from '../decision/decision.js';
+import type { Decision, ShadowOutcome } from '../decision/decision.js';
 import type { AuthzRequest } from '../decision/request.js';
 
 /** Buckets from 50 µs to 1 s, dense below a millisecond where checks live. */
@@ -65,6 +65,20 @@ export class Metrics implements DecisionSink {
     registers: [this.registry],
   });
 
+  private readonly introspections = new Counter({
+    name: 'tokengate_introspection_requests_total',
+    help: 'Reserved: RFC 7662 introspection calls by issuer name and result; tokengate does not introspect yet, so no series exist.',
+    labelNames: ['issuer', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly shadows = new Counter({
+    name: 'tokengate_shadow_decisions_total',
+    help: 'Decisions of rules and policies in shadow mode (logged, not enforced), by decision, reason code and policy name.',
+    labelNames: ['decision', 'reason', 'policy'] as const,
+    registers: [this.registry],
+  });
+
   private readonly configInfo = new Gauge({
     name: 'tokengate_config_info',
     help: 'The loaded config, by the short hash of its text; always 1.',
@@ -84,6 +98,7 @@ export class Metrics implements DecisionSink {
       policy: decision.policy ?? '',
     });
     this.duration.observe({ decision: decision.kind }, seconds);
+    if (decision.shadow) this.shadowDecided(decision.shadow);
   }
 
   checkStarted(): void {
@@ -96,6 +111,16 @@ export class Metrics implements DecisionSink {
 
   jwksRefreshed(issuer: string, result: string): void {
     this.jwksRefreshes.inc({ issuer, result });
+  }
+
+  /** For a future introspection client: one call to an issuer's endpoint and how it ended. */
+  introspected(issuer: string, result: 'active' | 'inactive' | 'failed'): void {
+    this.introspections.inc({ issuer, result });
+  }
+
+  /** One decision a shadow-mode rule or policy would have made. */
+  shadowDecided(shadow: ShadowOutcome): void {
+    this.shadows.inc({ decision: shadow.kind, reason: shadow.reason, policy: shadow.policy ?? '' });
   }
 
   configReloaded(result: 'success' | 'failure'): void {

@@ -3,14 +3,18 @@ import type { LoadedConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { Authorizer, type DecisionSink } from '../decision/authorizer.js';
 import type { Snapshot } from '../decision/snapshot.js';
-import { REQUIRE_TOKEN } from '../decision/stages.js';
+import { policyStageFor } from '../policy/policy-stage.js';
+import { ConfigReloader } from './reload.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { HttpServer } from '../http/http-server.js';
-import { DecisionLog } from '../observability/decision-log.js';
+import { openAuditLog, type AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { IssuerKeyStore, type KeySource } from '../tokens/key-store.js';
 import { TokenCache } from '../tokens/token-cache.js';
 import { TokenVerifier } from '../tokens/verifier.js';
+import { metricsExposition, shareMetricsWithPrimary } from './workers.js';
+import { AdminServer } from '../admin/admin-server.js';
+import { Revocations } from '../revocation/revocations.js';
 
 export interface ServiceOptions {
   log: Logger;
@@ -18,6 +22,8 @@ export interface ServiceOptions {
   keySources?: Readonly<Record<string, KeySource>>;
   /** Longest wait for the first key loads before listening anyway, in milliseconds. */
   startupKeyWait?: number;
+  /** Config file to watch and reload live (`serve` sets it; in-memory configs have none). */
+  configFile?: string;
   now?: () => number;
 }
 
@@ -29,18 +35,23 @@ export class TokengateService {
   readonly grpc: GrpcServer;
   readonly http: HttpServer;
   readonly metrics: Metrics;
-  private readonly keyStores: IssuerKeyStore[];
+  readonly revocations: Revocations;
+  private admin: AdminServer | undefined;
+  private keyStores: readonly IssuerKeyStore[];
+  private reloader: ConfigReloader | undefined;
   private readonly cache: TokenCache;
   private snapshot: Snapshot;
   private draining = false;
 
   private constructor(
-    private readonly loaded: LoadedConfig,
+    private loaded: LoadedConfig,
     private readonly options: ServiceOptions,
+    private readonly audit: AuditLog,
   ) {
     const { config } = loaded;
     const log = options.log;
     this.metrics = new Metrics();
+    shareMetricsWithPrimary(this.metrics.registry);
     this.cache = new TokenCache(config.tokens.cache.maxEntries);
     this.keyStores = config.issuers.map((issuer) => this.keyStoreFor(issuer));
 
@@ -52,31 +63,49 @@ export class TokengateService {
       this.cache,
       options.now,
     );
-    this.snapshot = { config, hash: loaded.hash, verifier, policy: REQUIRE_TOKEN };
+    this.revocations = new Revocations(config, log, {
+      onChange: () => this.grpc && this.updateReadiness(),
+      now: options.now,
+    });
+    this.revocations.registerMetrics(this.metrics);
+    this.snapshot = {
+      config,
+      hash: loaded.hash,
+      verifier,
+      policy: policyStageFor(config),
+      revocation: this.revocations.guard,
+    };
 
     this.registerStateMetrics();
     this.metrics.configLoaded(loaded.hash);
 
+    const metricsOn = config.metrics.enabled;
     const sinks: DecisionSink[] = [
-      this.metrics,
-      new DecisionLog(log.child({ component: 'decision' })),
+      ...(metricsOn ? [this.metrics] : []),
+      ...(audit.sink ? [audit.sink] : []),
     ];
     const authorizer = new Authorizer(() => this.snapshot, sinks, log);
     this.grpc = new GrpcServer({
       address: config.grpc.address,
+      maxInFlight: config.grpc.maxInFlight,
       authorizer,
       log,
-      metrics: this.metrics,
+      metrics: metricsOn ? this.metrics : undefined,
     });
     this.http = new HttpServer(config.http.address, log);
     this.http.route('/healthz', () => ({
       status: this.draining ? 503 : 200,
       body: this.draining ? 'draining\n' : 'ok\n',
     }));
-    this.http.route('/metrics', async (request) => {
-      const { contentType, body } = await this.metrics.exposition(request.headers.accept);
-      return { status: 200, contentType, body };
-    });
+    if (metricsOn) {
+      this.http.route('/metrics', async (request) => {
+        const { contentType, body } = await metricsExposition(
+          () => this.metrics.exposition(request.headers.accept),
+          request.headers.accept,
+        );
+        return { status: 200, contentType, body };
+      });
+    }
     this.http.route('/readyz', () => {
       const problems = this.readinessProblems();
       return {
@@ -89,17 +118,22 @@ export class TokengateService {
 
   /** Loads keys (waiting at most `startupKeyWait`), then listens on both ports. */
   static async start(loaded: LoadedConfig, options: ServiceOptions): Promise<TokengateService> {
-    const service = new TokengateService(loaded, options);
+    const audit = await openAuditLog(loaded.config.audit, options.log);
+    const service = new TokengateService(loaded, options, audit);
     const loads = Promise.all(service.keyStores.map((store) => store.start()));
     await Promise.race([loads, delay(options.startupKeyWait ?? 5_000)]);
+    await service.revocations.start(options.startupKeyWait ?? 5_000);
 
     await service.grpc.listen();
     await service.http.listen();
+    await service.startAdmin();
     service.updateReadiness();
+    if (options.configFile !== undefined) service.watchConfig(options.configFile);
     options.log.info(
       {
         grpc: service.grpc.address,
         http: service.http.address,
+        ...(service.admin ? { admin: service.admin.address } : {}),
         config: loaded.source,
         configHash: loaded.hash,
       },
@@ -116,6 +150,8 @@ export class TokengateService {
   readinessProblems(): string[] {
     const problems: string[] = [];
     if (this.draining) problems.push('draining');
+    const revocation = this.revocations.guard.readinessProblem();
+    if (revocation !== undefined) problems.push(revocation);
     for (const store of this.keyStores) {
       if (store.state === 'loading' || store.state === 'expired') {
         problems.push(`issuer ${store.issuerName}: keys ${store.state}`);
@@ -133,13 +169,52 @@ export class TokengateService {
     this.draining = true;
     this.grpc.setReady(false);
     this.options.log.info({ drainDelay, gracePeriod }, 'draining');
+    this.reloader?.stop();
 
     await delay(drainDelay);
     const outcome = await this.grpc.shutdown(gracePeriod);
     await this.http.close();
     for (const store of this.keyStores) store.stop();
+    await this.admin?.shutdown();
+    await this.revocations.stop();
+    await this.audit.close();
     this.options.log.info({ outcome }, 'stopped');
     return outcome;
+  }
+
+  /** Reloads `path` on every change; see {@link ConfigReloader} for what a reload swaps. */
+  private watchConfig(path: string): void {
+    this.reloader = new ConfigReloader({
+      path,
+      log: this.options.log,
+      metrics: this.metrics,
+      cache: this.cache,
+      keyWait: this.options.startupKeyWait ?? 5_000,
+      now: this.options.now,
+      current: () => ({ loaded: this.loaded, snapshot: this.snapshot, keyStores: this.keyStores }),
+      createKeyStore: (issuer) => this.keyStoreFor(issuer),
+      swap: (next) => {
+        this.loaded = next.loaded;
+        this.snapshot = next.snapshot;
+        this.keyStores = next.keyStores;
+        this.updateReadiness();
+      },
+    });
+    this.reloader.start();
+  }
+
+  /** The revocation admin API, on its own listener when `admin.address` is set. */
+  private async startAdmin(): Promise<void> {
+    const { config } = this.loaded;
+    if (config.admin.address === undefined) return;
+    this.admin = new AdminServer({
+      config: config.admin,
+      current: () => this.snapshot,
+      maxTokenLength: config.tokens.maxLength,
+      revocations: this.revocations,
+      log: this.options.log,
+    });
+    await this.admin.listen(config.admin.address);
   }
 
   private keyStoreFor(issuer: IssuerConfig): IssuerKeyStore {

@@ -8,23 +8,31 @@ export interface UnverifiedJws {
   payload: Record<string, unknown>;
 }
 
+/** A compact JWS after the strict shape checks: the header object and the raw payload bytes. */
+export interface CompactJwsParts {
+  header: Record<string, unknown>;
+  payload: Buffer;
+}
+
 /**
- * Parses a compact JWS strictly: exactly three segments of canonical, unpadded base64url, a JSON
- * object in the header and in the payload, and no `crit` header. jose accepts some inputs this
- * rejects (padding, non-canonical trailing bits), which would let one token have many spellings.
+ * The JWS layer of {@link parseCompactJws}: exactly three segments of canonical, unpadded
+ * base64url (the payload may be empty), a JSON object header with a string `alg`, and no `crit`
+ * header. The payload is returned as bytes, whatever they hold.
  */
-export function parseCompactJws(token: string): UnverifiedJws {
+export function readCompactJws(token: string): CompactJwsParts {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) {
+  if (first <= 0 || second === -1 || token.indexOf('.', second + 1) !== -1) {
     throw new TokengateError('token_malformed', 'expected three dot-separated segments');
   }
   if (second === token.length - 1) {
     throw new TokengateError('token_malformed', 'token has an empty signature');
   }
 
-  const header = decodeObject(token.slice(0, first), 'header');
-  const payload = decodeObject(token.slice(first + 1, second), 'payload');
+  const header = toObject(checkCanonical(token.slice(0, first), 'header'), 'header');
+  const payloadSegment = token.slice(first + 1, second);
+  const payload =
+    payloadSegment === '' ? Buffer.alloc(0) : checkCanonical(payloadSegment, 'payload');
   checkCanonical(token.slice(second + 1), 'signature');
 
   if ('crit' in header) throw new TokengateError('crit_unsupported');
@@ -34,8 +42,17 @@ export function parseCompactJws(token: string): UnverifiedJws {
   return { header, payload };
 }
 
-function decodeObject(segment: string, name: string): Record<string, unknown> {
-  const bytes = checkCanonical(segment, name);
+/**
+ * Parses a compact JWS strictly: exactly three segments of canonical, unpadded base64url, a JSON
+ * object in the header and in the payload, and no `crit` header. jose accepts some inputs this
+ * rejects (padding, non-canonical trailing bits), which would let one token have many spellings.
+ */
+export function parseCompactJws(token: string): UnverifiedJws {
+  const { header, payload } = readCompactJws(token);
+  return { header, payload: toObject(payload, 'payload') };
+}
+
+function toObject(bytes: Buffer, name: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

@@ -2,6 +2,8 @@ import { TokengateError } from '../decision/errors.js';
 
 /** RFC 7235 token68; RFC 6750 §2.1 b64token is the same set. */
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** RFC 9110 tchar: a character that may continue an auth-scheme name. */
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
 
 /**
  * Reads the bearer token of an `Authorization` header value (RFC 6750 §2.1).
@@ -15,6 +17,8 @@ export function extractBearer(header: string | undefined, maxLength: number): st
   if (header === undefined || header === '') return undefined;
 
   if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  // Another scheme that merely starts with the letters "bearer" (`BearerToken x`) is not ours.
+  if (header.length > 6 && TCHAR.test(header[6]!)) return undefined;
   if (header.length === 6 || header[6] !== ' ') throw new TokengateError('header_malformed');
 
   const credentials = header.slice(7).replace(/^ +/, '');

@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import type { Logger } from 'pino';
 import { TokengateError } from '../decision/errors.js';
+import { unusableKeyReason } from './weak-keys.js';
 
 /** Where an issuer's keys come from. `static` is for the development issuer and tests. */
 export type KeySource =
@@ -96,6 +97,15 @@ export class IssuerKeyStore {
     return this.local === undefined ? 0 : this.kids.size;
   }
 
+  /**
+   * Whether keys can be used right now. Drops them first when the grace period has run out, so
+   * a cached token of this issuer stops being accepted at the same instant a fresh one does.
+   */
+  get usable(): boolean {
+    this.expireIfPastGrace();
+    return this.local !== undefined;
+  }
+
   /** Milliseconds since epoch of the last successful refresh. */
   get lastRefreshed(): number | undefined {
     return this.lastSuccess;
@@ -178,9 +188,16 @@ export class IssuerKeyStore {
     const serialized = JSON.stringify(jwks);
     if (serialized === this.serialized && this.local !== undefined) return 'unchanged';
 
-    const local = createLocalJWKSet(jwks);
+    const keys = jwks.keys.filter((key) => {
+      const reason = unusableKeyReason(key);
+      if (reason !== undefined) {
+        this.log.warn({ issuer: this.issuerName, kid: key.kid, reason }, 'jwks key ignored');
+      }
+      return reason === undefined;
+    });
+    const local = createLocalJWKSet({ ...jwks, keys });
     const kids = new Set(
-      jwks.keys.map((key) => key.kid).filter((kid): kid is string => kid !== undefined),
+      keys.map((key) => key.kid).filter((kid): kid is string => kid !== undefined),
     );
     const removed = [...this.kids].filter((kid) => !kids.has(kid));
 
@@ -188,7 +205,7 @@ export class IssuerKeyStore {
     this.serialized = serialized;
     this.kids = kids;
     if (removed.length > 0) this.hooks.onKeysRemoved?.(removed);
-    this.log.info({ issuer: this.issuerName, keys: jwks.keys.length }, 'jwks loaded');
+    this.log.info({ issuer: this.issuerName, keys: keys.length }, 'jwks loaded');
     return 'updated';
   }
 

@@ -10,4 +10,9 @@ export interface VerifiedToken {
   readonly digest: string;
   /** Short fingerprint for logs. */
   readonly fingerprint: string;
+  /**
+   * SHA-256 (base64url) of the signing input, `header.payload`: names a token without `jti` in
+   * revocations whatever its signature bytes. Always set by `TokenVerifier`.
+   */
+  readonly signingInputDigest?: string;
 }

@@ -53,9 +53,10 @@ export class TokenVerifier {
     const now = this.now();
 
     const cached = this.cache.get(digest);
-    const cachedRules = cached && this.byIssuer.get(cached.claims.iss!)?.rules;
-    if (cachedRules !== undefined) {
-      checkTimeClaims(cached!.claims, now, cachedRules);
+    const cachedEntry = cached && this.byIssuer.get(cached.claims.iss!);
+    if (cachedEntry !== undefined) {
+      if (!cachedEntry.issuer.keys.usable) throw new TokengateError('keys_unavailable');
+      checkTimeClaims(cached!.claims, now, cachedEntry.rules);
       return cached!;
     }
 
@@ -69,7 +70,7 @@ export class TokenVerifier {
 
     let result;
     try {
-      result = await jwtVerify(token, entry.issuer.keys.resolve, {
+      result = await verifyWithKeys(token, entry.issuer.keys, {
         ...entry.options,
         currentDate: new Date(now),
       });
@@ -83,9 +84,30 @@ export class TokenVerifier {
       header: result.protectedHeader,
       digest,
       fingerprint: fingerprintOf(digest),
+      signingInputDigest: tokenDigest(token.slice(0, token.lastIndexOf('.'))),
     };
     this.cache.set(digest, verified, (payload.exp as number) * 1000 + entry.rules.clockSkew - now);
     return verified;
+  }
+}
+
+/**
+ * jose's verification with the issuer's key resolver. A token without `kid` that matches several
+ * keys of the set (as during a rotation) is tried against each of them, the set being small.
+ */
+async function verifyWithKeys(token: string, keys: IssuerKeyStore, options: JWTVerifyOptions) {
+  try {
+    return await jwtVerify(token, keys.resolve, options);
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    for await (const key of error) {
+      try {
+        return await jwtVerify(token, key, options);
+      } catch (inner) {
+        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+      }
+    }
+    throw new errors.JWSSignatureVerificationFailed();
   }
 }
 

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { allow, deny } from '../../src/decision/decision.js';
+import type { AuthzRequest } from '../../src/decision/request.js';
+import { DecisionLog } from '../../src/observability/decision-log.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { AUDIT_FIELDS } from './fixture.js';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const text of String(chunk).split('\n')) if (text) lines.push(JSON.parse(text));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', destination: stream }) };
+}
+
+const request: AuthzRequest = {
+  id: 'req-1',
+  method: 'POST',
+  host: 'api.example.com',
+  path: '/orders/7',
+  headers: {
+    authorization: 'Bearer secret-token',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  },
+  source: { address: '10.0.0.5', port: 41000 },
+  contextExtensions: {},
+};
+
+const verified = {
+  issuer: 'corp',
+  subject: 'alice',
+  clientId: 'web',
+  jti: 'jti-1',
+  fingerprint: 'abcdef012345',
+};
+
+describe('decision audit log', () => {
+  test('writes one line with every audit field for an allow', () => {
+    const { lines, log } = capture();
+    const decision = {
+      ...allow({ subject: verified, origin: { policy: 'orders', rule: 'writers' } }),
+      id: '01JABCDEFGHJKMNPQRSTVWXYZ0',
+    };
+    const sink = new DecisionLog(log);
+    sink.record(request, decision, 0.000_412_5);
+    sink.flush();
+
+    assert.equal(lines.length, 1);
+    const line = lines[0]!;
+    for (const field of AUDIT_FIELDS) assert.ok(field in line, `missing ${field}`);
+    assert.deepEqual(
+      { ...line, time: undefined },
+      {
+        level: 'info',
+        time: undefined,
+        service: 'tokengate',
+        msg: 'decision',
+        decisionId: '01JABCDEFGHJKMNPQRSTVWXYZ0',
+        requestId: 'req-1',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        source: '10.0.0.5',
+        method: 'POST',
+        host: 'api.example.com',
+        path: '/orders/7',
+        issuer: 'corp',
+        subject: 'alice',
+        clientId: 'web',
+        fingerprint: 'abcdef012345',
+        jti: 'jti-1',
+        policy: 'orders',
+        rule: 'writers',
+        decision: 'allow',
+        reason: 'allowed',
+        status: 200,
+        latencyMs: 0.413,
+      },
+    );
+  });
+
+  test('never writes a request header, not even the token', () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    sink.record(request, allow({ subject: verified }), 0.001);
+    sink.flush();
+    assert.equal(lines.length, 1);
+    assert.ok(!JSON.stringify(lines).includes('secret-token'));
+    assert.ok(!JSON.stringify(lines).includes('authorization'));
+  });
+
+  test('logs no allows at a sample rate of 0 and still logs every deny', () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log, { allowSampleRate: 0 });
+    for (let i = 0; i < 5; i++) sink.record(request, allow({ subject: verified }), 0.001);
+    sink.record(request, deny('token_expired', { realm: 'r', subject: verified }), 0.001);
+    sink.flush();
+
+    assert.deepEqual(
+      lines.map((line) => line.reason),
+      ['token_expired'],
+    );
+  });
+
+  test('writes the lines of one event-loop turn together, at the end of the turn', async () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    for (let i = 0; i < 3; i++) sink.record({ ...request, id: `t${i}` }, allow(), 0.001);
+    assert.equal(lines.length, 0);
+
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      lines.map((line) => line.requestId),
+      ['t0', 't1', 't2'],
+    );
+  });
+
+  test('logs the allows whose random draw falls under the sample rate', () => {
+    const { lines, log } = capture();
+    const draws = [0.1, 0.5, 0.24, 0.9];
+    const sink = new DecisionLog(log, { allowSampleRate: 0.25, random: () => draws.shift()! });
+    for (let i = 0; i < 4; i++) sink.record({ ...request, id: `r${i}` }, allow(), 0.001);
+    sink.flush();
+
+    assert.deepEqual(
+      lines.map((line) => line.requestId),
+      ['r0', 'r2'],
+    );
+  });
+
+  test('leaves the trace id out when traceparent is invalid', () => {
+    const { lines, log } = capture();
+    const headers = { traceparent: 'not-a-traceparent' };
+    const sink = new DecisionLog(log);
+    sink.record({ ...request, headers }, allow(), 0.001);
+    sink.flush();
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.traceId, undefined);
+  });
+});
