@@ -103,6 +103,7 @@ export function renderMarkdown(report: RunReport): string {
     '- **h2load** posts one prepared gRPC frame over HTTP/2 and is light enough that the server core is the bottleneck; it is used for scenarios that repeat a single request. It sees only HTTP statuses; the ghz runs of the same scenario check the gRPC statuses.',
     '- **checks per server CPU-second** divides throughput by the server CPU used, so it compares the cost of a check even where the load generator was the limit.',
     '- a deny is a gRPC OK carrying a `denied_response`, so it is not a failure.',
+    `- the machine is shared with other work (load average ${loadavg()[0]!.toFixed(2)} at the end of the run, for ${cpus().length} cores): a server may get less than its pinned core while others run, which moves raw rates by tens of percent between rows with the same config. The throughput targets are therefore judged on checks per server CPU-second, which that distorts least.`,
     '',
     ...report.scenarios
       .filter((result) => result.skipped === undefined)

@@ -100,18 +100,30 @@ export class GrpcServer {
 
     const metrics = this.options.metrics;
     metrics?.checkStarted();
-    this.options.authorizer.check(request).then(
-      (decision) => {
-        this.admission.release();
-        metrics?.checkFinished();
-        callback(null, toCheckResponse(decision));
-      },
-      (error: Error) => {
-        this.admission.release();
-        metrics?.checkFinished();
-        this.options.log.error({ err: { message: error.message } }, 'check handler fault');
-        callback({ code: grpc.status.INTERNAL, details: 'internal error' });
-      },
-    );
+    const finish = (error: grpc.ServiceError | null, response?: object) => {
+      this.admission.release();
+      metrics?.checkFinished();
+      try {
+        callback(error, response);
+      } catch (fault) {
+        this.options.log.error(
+          { err: { message: (fault as Error).message } },
+          'answering a check failed',
+        );
+      }
+    };
+
+    // Building the response is inside the chain too: whatever throws ends as a gRPC error, never
+    // as an unhandled rejection that would take the process down.
+    this.options.authorizer
+      .check(request)
+      .then(toCheckResponse)
+      .then(
+        (response) => finish(null, response),
+        (error: Error) => {
+          this.options.log.error({ err: { message: error?.message } }, 'check handler fault');
+          finish({ code: grpc.status.INTERNAL, details: 'internal error' } as grpc.ServiceError);
+        },
+      );
   };
 }

@@ -83,6 +83,8 @@ export class Metrics implements DecisionSink {
     name: 'tokengate_config_info',
     help: 'The loaded config, by the short hash of its text; always 1.',
     labelNames: ['hash'] as const,
+    // Every worker loads the same file: summing the 1s across workers would mislead.
+    aggregator: 'first',
     registers: [this.registry],
   });
 

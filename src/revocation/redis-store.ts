@@ -7,6 +7,8 @@ import { StoreFullError, StoreUnavailableError, type RevocationStore } from './s
 
 export interface RedisStoreOptions {
   url: string;
+  /** Password read from `revocation.redis.passwordFile`; overrides one in `url`. */
+  password?: string;
   keyPrefix: string;
   /** Longest wait for one command, in milliseconds. */
   commandTimeout: number;
@@ -63,6 +65,7 @@ export class RedisStore implements RevocationStore {
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
       lazyConnect: true,
+      ...(options.password === undefined ? {} : { password: options.password }),
     };
     this.client = new Redis(options.url, {
       ...common,

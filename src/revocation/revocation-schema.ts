@@ -17,6 +17,11 @@ export const durationMs = z.string().transform((text, ctx) => {
 const redis = z.strictObject({
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
   url: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL'),
+  /**
+   * File holding the Redis password (a mounted Kubernetes Secret), read at start; keeps the
+   * password out of the config file. Overrides a password in `url`.
+   */
+  passwordFile: z.string().min(1).optional(),
   /** Prefix of every key and channel tokengate uses, so several deployments can share a Redis. */
   keyPrefix: z
     .string()

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -69,6 +70,7 @@ export class Revocations {
       settings.store === 'redis'
         ? new RedisStore({
             ...settings.redis!,
+            password: readPassword(settings.redis!.passwordFile),
             heartbeatInterval: settings.heartbeatInterval,
             resyncInterval: settings.resyncInterval,
             maxEntries: settings.maxEntries,
@@ -161,6 +163,18 @@ export class Revocations {
       'tokengate_revocation_fail_open_total',
       'Checks allowed although the revocation mirror was stale (failOpen mode).',
       () => this.guard.failOpenAllows,
+    );
+  }
+}
+
+/** Reads `revocation.redis.passwordFile` once at start; a bad path stops the start, named. */
+function readPassword(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(
+      `revocation.redis.passwordFile: cannot read ${path}: ${(error as Error).message}`,
     );
   }
 }

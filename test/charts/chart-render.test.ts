@@ -171,6 +171,7 @@ describe('the Helm chart', { skip: missing }, () => {
       assert.deepEqual(secretVolumes.map((v: any) => v.secret.secretName).sort(), [
         'redis-ca',
         'tokengate-admin-tls',
+        'tokengate-redis',
       ]);
       for (const volume of secretVolumes) {
         const mount = spec.containers[0].volumeMounts.find((m: any) => m.name === volume.name);
@@ -192,13 +193,17 @@ describe('the Helm chart', { skip: missing }, () => {
       ]);
     });
 
-    test('refuses a Redis password Secret rather than write the password into a ConfigMap', () => {
-      const result = templateChart(helm!, {
-        values: [ciFile('ha-redis-hpa')],
-        overrides: { redis: { existingSecret: 'tokengate-redis' } },
-      });
-      assert.notEqual(result.status, 0);
-      assert.match(result.stderr, /redis\.existingSecret: not supported/);
+    test('takes the Redis password from a mounted Secret and never writes it into the ConfigMap', () => {
+      const rendered = renderChart(helm!, { values: [ciFile('ha-redis-hpa')] });
+      const redis = renderedConfig(rendered).revocation.redis;
+      assert.equal(redis.passwordFile, '/var/run/secrets/tokengate/redis-password/password');
+      assert.doesNotMatch(redis.url, /@/);
+
+      const spec = find(rendered, 'Deployment').spec.template.spec;
+      const volume = spec.volumes.find((v: any) => v.name === 'tokengate-redis-password');
+      assert.equal(volume.secret.secretName, 'tokengate-redis');
+      const mount = spec.containers[0].volumeMounts.find((m: any) => m.name === volume.name);
+      assert.equal(mount.mountPath, '/var/run/secrets/tokengate/redis-password');
     });
 
     test('opens the admin port only to the peers listed for it', () => {

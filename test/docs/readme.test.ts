@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
 import { REASONS } from '../../src/decision/reasons.js';
 import { ROOT } from '../support/paths.js';
 
@@ -31,4 +32,14 @@ test('CI runs exactly the test command the README gives', () => {
   const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8');
   assert.match(readme, /```sh\nnpm ci && npm test\n```/);
   assert.match(ci, /^npm ci && npm test$/m);
+});
+
+test('the README config example and its policy example pass validation together', () => {
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  const base = blocks.find((block) => block.startsWith('grpc:'));
+  const policies = blocks.find((block) => block.startsWith('policies:'));
+  assert.ok(base !== undefined && policies !== undefined, 'both examples are in the README');
+
+  const { config } = parseConfig(`${base}\n${policies}`, 'README.md');
+  assert.equal(config.issuers[0]?.name, 'corp');
 });

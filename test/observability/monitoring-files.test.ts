@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { ROOT } from '../support/paths.js';
-import { requireTool } from '../support/tools.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+import { findTool, requireTool } from '../support/tools.js';
 import { parseExposition, scrape, startObserved, type ObservedTokengate } from './fixture.js';
 
 const run = promisify(execFile);
@@ -89,7 +90,16 @@ describe('alert rules under promtool', () => {
   });
 });
 
-describe('dashboard and rules against a live /metrics', () => {
+const redisBin = findTool('redis-server');
+const noRedis =
+  redisBin === undefined
+    ? 'redis-server is not installed; run scripts/install-test-tools.sh'
+    : false;
+if (noRedis && process.env.CI) throw new Error(`${noRedis} (CI does not skip)`);
+
+// With the Redis revocation store, so the store's own metrics are exported too.
+describe('dashboard and rules against a live /metrics', { skip: noRedis }, () => {
+  let redis: RunningRedis;
   let observed: ObservedTokengate;
   let exported: Set<string>;
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
@@ -101,12 +111,16 @@ describe('dashboard and rules against a live /metrics', () => {
   const panels = dashboard.panels.filter((panel) => panel.type !== 'row');
 
   before(async () => {
-    observed = await startObserved();
+    redis = await startRedis(redisBin!);
+    observed = await startObserved({ revocation: { store: 'redis', redis: { url: redis.url } } });
     await observed.client.check();
     exported = new Set(parseExposition(await scrape(observed.tokengate.httpAddress)).types.keys());
   });
 
-  after(() => observed?.stop());
+  after(async () => {
+    await observed?.stop();
+    await redis?.remove();
+  });
 
   test('is a dashboard with a uid, a data source variable and unique panel ids', () => {
     assert.equal(dashboard.uid, 'tokengate-overview');

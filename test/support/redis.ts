@@ -18,6 +18,8 @@ export interface RunningRedis {
 export interface RedisOptions {
   /** AOF persistence with `appendfsync always`; off by default. */
   appendOnly?: boolean;
+  /** Require this password (`requirepass`). */
+  password?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -55,6 +57,7 @@ export async function startRedis(bin: string, options: RedisOptions = {}): Promi
     'no',
     '--loglevel',
     'notice',
+    ...(options.password === undefined ? [] : ['--requirepass', options.password]),
   ];
 
   const launch = async () => {

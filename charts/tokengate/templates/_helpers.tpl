@@ -84,14 +84,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- $_ := set $config "grpc" (merge (dict "address" (include "tokengate.grpcAddress" .)) (default dict (get $config "grpc"))) }}
 {{- $_ := set $config "http" (merge (dict "address" (include "tokengate.httpAddress" .)) (default dict (get $config "http"))) }}
 {{- if .Values.redis.enabled }}
-{{- if .Values.redis.existingSecret }}
-{{- fail "redis.existingSecret: not supported yet: this tokengate release takes a Redis password only inside revocation.redis.url, which would put it in a ConfigMap" }}
-{{- end }}
 {{- $address := required "redis.address is required when redis.enabled" .Values.redis.address }}
 {{- $url := printf "%s://%s/%d" (ternary "rediss" "redis" .Values.redis.tls.enabled) $address (int .Values.redis.database) }}
 {{- $revocation := deepCopy (default dict (get $config "revocation")) }}
 {{- $_ := set $revocation "store" "redis" }}
-{{- $_ := set $revocation "redis" (merge (dict "url" $url) (default dict (get $revocation "redis"))) }}
+{{- $redis := merge (dict "url" $url) (default dict (get $revocation "redis")) }}
+{{- if .Values.redis.existingSecret }}
+{{- $_ := set $redis "passwordFile" (printf "%s/redis-password/%s" (include "tokengate.secretDir" .) .Values.redis.passwordKey) }}
+{{- end }}
+{{- $_ := set $revocation "redis" $redis }}
 {{- $_ := set $config "revocation" $revocation }}
 {{- end }}
 {{- toYaml $config }}

@@ -68,6 +68,11 @@
       mountPath: {{ include "tokengate.secretDir" $ }}/{{ .name }}
       readOnly: true
     {{- end }}
+    {{- if and .Values.redis.enabled .Values.redis.existingSecret }}
+    - name: tokengate-redis-password
+      mountPath: {{ include "tokengate.secretDir" . }}/redis-password
+      readOnly: true
+    {{- end }}
     {{- if and .Values.redis.enabled .Values.redis.tls.enabled .Values.redis.tls.caSecret }}
     - name: tokengate-redis-ca
       mountPath: {{ include "tokengate.secretDir" . }}/redis-ca
@@ -97,6 +102,15 @@
     items:
       {{- toYaml . | nindent 6 }}
     {{- end }}
+{{- end }}
+{{- if and .Values.redis.enabled .Values.redis.existingSecret }}
+- name: tokengate-redis-password
+  secret:
+    secretName: {{ .Values.redis.existingSecret }}
+    defaultMode: 288 # 0440
+    items:
+      - key: {{ .Values.redis.passwordKey }}
+        path: {{ .Values.redis.passwordKey }}
 {{- end }}
 {{- if and .Values.redis.enabled .Values.redis.tls.enabled .Values.redis.tls.caSecret }}
 - name: tokengate-redis-ca
