@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
-import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { deny } from '../decision/decision.js';
 import type { AuthzRequest } from '../decision/request.js';
 import { planUpstreamHeaders } from '../decision/upstream-headers.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import type { VerifiedToken } from '../tokens/verified-token.js';
-import { reportConfigError } from './serve.js';
+import { loadOrReport } from './config-report.js';
 
 const USAGE = `usage: tokengate explain --config FILE --path P [--method M] [--host H]
          [--token T | --claims JSON] [--issuer NAME] [--header 'name: value']... [--context k=v]...
@@ -48,14 +47,8 @@ export async function runExplain(args: string[]): Promise<number> {
     return 2;
   }
 
-  let loaded: LoadedConfig;
-  try {
-    loaded = await loadConfigFile(values.config);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    reportConfigError(error);
-    return 2;
-  }
+  const loaded = await loadOrReport(values.config);
+  if (loaded === undefined) return 2;
   const { config } = loaded;
   const out = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
+import { loadOrReport } from './config-report.js';
 import { createLogger } from '../observability/logger.js';
 import { TokengateService, type ServiceOptions } from '../service/tokengate-service.js';
 import { isWorker, leaveCluster, runPrimary, workerLogger } from '../service/workers.js';
@@ -15,14 +16,8 @@ export async function runServe(args: string[]): Promise<number> {
     return 2;
   }
 
-  let loaded: LoadedConfig;
-  try {
-    loaded = await loadConfigFile(values.config);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    reportConfigError(error);
-    return 1;
-  }
+  const loaded = await loadOrReport(values.config);
+  if (loaded === undefined) return 1;
   if (loaded.config.workers > 1 && !isWorker()) {
     const { drainDelay, gracePeriod } = loaded.config.shutdown;
     const log = createLogger({ level: loaded.config.log.level });
@@ -51,10 +46,4 @@ export async function serveUntilSignal(
   await service.shutdown();
   log.flush();
   return 0;
-}
-
-export function reportConfigError(error: ConfigError): void {
-  process.stderr.write(`tokengate: invalid config ${error.source}\n`);
-  for (const problem of error.problems)
-    process.stderr.write(`  ${problem.field}: ${problem.message}\n`);
 }

@@ -1,24 +1,9 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationSchema as duration } from './duration.js';
 import { adminSchema } from '../admin/admin-schema.js';
 import { checkRevocationConfig, revocationSchema } from '../revocation/revocation-schema.js';
 import { auditSchema, metricsSchema } from '../observability/observability-config.js';
 import { checkPolicyReferences, policiesSchema } from '../policy/policy-schema.js';
-
-/** A duration written as `30s`, `5m`, ...; parsed to milliseconds. */
-const duration = z
-  .string({ error: 'expected a duration such as "30s" or "5m"' })
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a duration such as "30s" or "5m", got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const tcpAddress = z
   .string()

@@ -1,18 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
-
-/** A duration such as `500ms` or `30s`, parsed to milliseconds. */
-export const durationMs = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration such as "30s" or "5m", got "${text}"`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+import { durationSchema as durationMs } from '../config/duration.js';
 
 const redis = z.strictObject({
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */

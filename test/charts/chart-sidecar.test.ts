@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { ROOT } from '../support/paths.js';
 import { tempDir } from '../support/temp.js';
-import { findTool } from '../support/tools.js';
+import { suiteTool } from '../support/tools.js';
 import {
   CHART,
   find,
@@ -17,10 +17,7 @@ import {
 import { restrictedViolations } from './pod-security.js';
 import { validateManifest } from './schemas.js';
 
-const helm = findTool('helm');
-const missing =
-  helm === undefined ? 'helm is not installed; run scripts/install-test-tools.sh' : false;
-if (missing && process.env.CI) throw new Error(`${missing} (CI does not skip)`);
+const [helm, missing] = suiteTool('helm');
 
 describe('an application chart that includes "tokengate.sidecar"', { skip: missing }, () => {
   let dir: ReturnType<typeof tempDir>;

@@ -10,14 +10,14 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
 test('the README lists every reason code with its status and error, and no other', () => {
   const table = readme.split('<!-- reasons:start -->')[1]?.split('<!-- reasons:end -->')[0] ?? '';
-  const rows = [...table.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|\s*([a-z_]+|—)\s*\|\s*(.+?)\s*\|$/gm)].map(
-    (match) => ({
-      code: match[1]!,
-      status: Number(match[2]),
-      error: match[3] === '—' ? undefined : match[3],
-      description: match[4],
-    }),
-  );
+  const rows = [
+    ...table.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|\s*([a-z_]+|—)\s*\|\s*(.+?)\s*\|$/gm),
+  ].map((match) => ({
+    code: match[1]!,
+    status: Number(match[2]),
+    error: match[3] === '—' ? undefined : match[3],
+    description: match[4],
+  }));
 
   const expected = Object.entries(REASONS).map(([code, spec]) => ({
     code,

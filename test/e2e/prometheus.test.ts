@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
-import { findTool } from '../support/tools.js';
+import { suiteTool } from '../support/tools.js';
 import { bearer, startObserved, type ObservedTokengate } from '../observability/fixture.js';
 
-const prometheusBin = findTool('prometheus');
-const missing =
-  prometheusBin === undefined
-    ? 'prometheus is not installed; run scripts/install-test-tools.sh'
-    : false;
-if (missing && process.env.CI) throw new Error(`${missing} (CI does not skip)`);
+const [prometheusBin, missing] = suiteTool('prometheus');
 
 describe('a real Prometheus scraping tokengate', { skip: missing }, () => {
   let observed: ObservedTokengate;

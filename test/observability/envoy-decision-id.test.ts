@@ -2,14 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isDecisionId } from '../../src/observability/decision-id.js';
 import { startEnvoy, type RunningEnvoy } from '../support/envoy.js';
-import { findTool } from '../support/tools.js';
+import { suiteTool } from '../support/tools.js';
 import { EchoUpstream } from '../support/upstream.js';
 import { bearer, startObserved, type ObservedTokengate } from './fixture.js';
 
-const envoyBin = findTool('envoy');
-const missing =
-  envoyBin === undefined ? 'envoy is not installed; run scripts/install-test-tools.sh' : false;
-if (missing && process.env.CI) throw new Error(`${missing} (CI does not skip)`);
+const [envoyBin, missing] = suiteTool('envoy');
 
 describe('the decision id through a real Envoy', { skip: missing }, () => {
   let observed: ObservedTokengate;

@@ -7,14 +7,9 @@ import { startChild } from '../support/processes.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 import { tempDir } from '../support/temp.js';
 import { startTokengate } from '../support/tokengate.js';
-import { findTool } from '../support/tools.js';
+import { suiteTool } from '../support/tools.js';
 
-const redisBin = findTool('redis-server');
-const missing =
-  redisBin === undefined
-    ? 'redis-server is not installed; run scripts/install-test-tools.sh'
-    : false;
-if (missing && process.env.CI) throw new Error(`${missing} (CI does not skip)`);
+const [redisBin, missing] = suiteTool('redis-server');
 
 describe('a Redis password from a file', { skip: missing }, () => {
   let redis: RunningRedis;

@@ -16,7 +16,10 @@ export interface RunningTokengate {
   /** Parsed JSON log lines written so far. */
   logs(): Record<string, unknown>[];
   /** Resolves with the first decision line, written or still to come, that passes `test`. */
-  waitForDecision(test: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  waitForDecision(
+    test: (line: Record<string, any>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, any>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 

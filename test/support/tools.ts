@@ -54,3 +54,17 @@ export function requireTool(t: TestContext, name: string): string | undefined {
   t.skip(message);
   return undefined;
 }
+
+/**
+ * For a whole suite: the program's path, and the `skip` option for `describe`. Missing, the
+ * suite is skipped with the command that installs it, except under CI, where loading the test
+ * file fails: CI never skips.
+ */
+export function suiteTool(name: string): [path: string | undefined, skip: string | false] {
+  const path = findTool(name);
+  if (path !== undefined) return [path, false];
+
+  const message = `${name} is not installed; run scripts/install-test-tools.sh`;
+  if (process.env.CI) throw new Error(`${message} (CI does not skip)`);
+  return [undefined, message];
+}
