@@ -156,7 +156,10 @@ export class Metrics implements DecisionSink {
     });
   }
 
-  /** A counter whose total is read when Prometheus scrapes, from a running count another part keeps. */
+  /**
+   * A counter whose total is read when Prometheus scrapes, from a running count another part
+   * keeps.
+   */
   scrapeCounter(name: string, help: string, read: () => number): void {
     let reported = 0;
     new Counter({

@@ -29,7 +29,10 @@ export const revocationSchema = z
     redis: redis.optional(),
     /** Age after which the local mirror of the Redis set counts as stale. */
     staleAfter: durationMs.default(30_000),
-    /** With a stale mirror: `failClosed` denies with `revocation_unavailable`, `failOpen` allows. */
+    /**
+     * With a stale mirror: `failClosed` denies with `revocation_unavailable`, `failOpen`
+     * allows.
+     */
     mode: z.enum(['failClosed', 'failOpen']).default('failClosed'),
     /**
      * How often the whole set is re-read from Redis regardless. The version heartbeat already
@@ -37,7 +40,10 @@ export const revocationSchema = z
      * 100,000 entries.
      */
     resyncInterval: durationMs.default(300_000),
-    /** How often the replica asks Redis for the set's version; a changed version triggers a re-read. */
+    /**
+     * How often the replica asks Redis for the set's version; a changed version triggers a
+     * re-read.
+     */
     heartbeatInterval: durationMs.default(1_000),
     /**
      * Longest token lifetime assumed for an issuer without `maxTokenAge`: subject and client

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { recordOutput } from './suite-record.js';
 
 /** A child process whose output lines are kept and can be awaited. */
 export class Child {
@@ -30,6 +31,8 @@ export class Child {
       });
     }
     this.exited = once(process, 'exit').then(([code]) => code as number | null);
+    // 'close' comes after the last line of output, so the whole of it is kept.
+    process.once('close', () => recordOutput(name, [...this.stdout, ...this.stderr]));
   }
 
   /** Resolves with the first line (past or future) that passes `test`; rejects on exit or timeout. */

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { authorizationService } from '../../src/grpc/protos.js';
 import { CLI } from './paths.js';
 import { startChild, type Child } from './processes.js';
+import { RECORD_DIR } from './suite-record.js';
 import { tempDir } from './temp.js';
 
 /** A tokengate process started from the built CLI with a config written to a temp file. */
@@ -40,6 +41,8 @@ export async function startTokengate(
         : stringify({
             grpc: { address: '127.0.0.1:0' },
             http: { address: '127.0.0.1:0' },
+            // The whole-suite run logs at debug, so the secrets scan covers every level.
+            ...(RECORD_DIR === undefined ? {} : { log: { level: 'debug' } }),
             ...config,
           });
     writeFileSync(configPath, text);

@@ -1,4 +1,5 @@
 import { fingerprintOf, tokenDigest } from '../../src/tokens/fingerprint.js';
+import { recordToken } from './suite-record.js';
 import { randomUUID } from 'node:crypto';
 import {
   exportJWK,
@@ -51,7 +52,9 @@ export async function signToken(key: TestKey, options: TokenOptions): Promise<st
   if (options.audience !== undefined) jwt.setAudience(options.audience);
   if (options.subject !== undefined) jwt.setSubject(options.subject);
   if (options.expiresIn !== null) jwt.setExpirationTime(now + (options.expiresIn ?? 300));
-  return jwt.sign(key.privateKey);
+  const token = await jwt.sign(key.privateKey);
+  recordToken(token);
+  return token;
 }
 
 /** base64url of a JSON value, for hand-built malformed tokens. */
