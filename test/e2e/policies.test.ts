@@ -82,14 +82,6 @@ describe('route policies through a real Envoy', { skip: missing }, () => {
       tokengate: tokengate.grpcAddress,
       upstreamPort: upstream.port,
     });
-
-    // Envoy opens its gRPC connection to tokengate on the first check; on a loaded machine that
-    // first check can outlast the 200 ms ext_authz timeout (503), so the tests start after one
-    // that came back.
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      if ((await fetch(`${envoy.url}/public/warm-up`)).status !== 503) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   });
 
   after(async () => {

@@ -72,6 +72,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
 
   const adminUrl = `http://${await waitForFile(adminPath, child)}`;
   const url = await listenerUrl(adminUrl, child);
+  await warmUp(url);
   return {
     child,
     url,
@@ -130,4 +131,15 @@ async function listenerUrl(adminUrl: string, child: Child, timeoutMs = 20_000): 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`envoy listener not ready\n${child.tail()}`);
+}
+
+/**
+ * Envoy opens its HTTP/2 connection to tokengate on the first check, which on a loaded machine
+ * can outlast the 200 ms check timeout (a 503). Tests start once a check has come back.
+ */
+async function warmUp(url: string, attempts = 50): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if ((await fetch(`${url}/`)).status !== 503) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
