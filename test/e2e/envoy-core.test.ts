@@ -1,19 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startEnvoy, type RunningEnvoy } from '../support/envoy.js';
-import { JwksServer } from '../support/jwks-server.js';
-import { startTokengate, type RunningTokengate } from '../support/tokengate.js';
+import type { RunningEnvoy } from '../support/envoy.js';
+import {
+  STACK_AUDIENCE as AUDIENCE,
+  STACK_ISSUER as ISSUER,
+  startEnvoyStack,
+  type EnvoyStack,
+} from '../support/envoy-stack.js';
+import type { JwksServer } from '../support/jwks-server.js';
+import type { RunningTokengate } from '../support/tokengate.js';
 import { b64, createKey, fingerprint, jwksOf, signToken, type TestKey } from '../support/tokens.js';
 import { suiteTool } from '../support/tools.js';
-import { EchoUpstream } from '../support/upstream.js';
-
-const ISSUER = 'https://login.example.test/';
-const AUDIENCE = 'orders-api';
+import type { EchoUpstream } from '../support/upstream.js';
 
 const [envoyBin, missing] = suiteTool('envoy');
 
 describe('through a real Envoy', { skip: missing }, () => {
+  let stack: EnvoyStack;
   let key: TestKey;
   let jwks: JwksServer;
   let upstream: EchoUpstream;
@@ -21,34 +25,17 @@ describe('through a real Envoy', { skip: missing }, () => {
   let envoy: RunningEnvoy;
 
   before(async () => {
-    key = await createKey('RS256');
-    jwks = await new JwksServer(jwksOf(key)).start();
-    upstream = await new EchoUpstream().start();
-    tokengate = await startTokengate({
-      issuers: [
-        {
-          name: 'corp',
-          issuer: ISSUER,
-          audiences: [AUDIENCE],
-          jwks: { uri: jwks.uri, cooldown: '100ms', refreshInterval: '1h' },
-          algorithms: ['RS256', 'ES256'],
-        },
-      ],
-      headers: { fromClaims: { 'x-auth-subject': 'sub', 'x-auth-issuer': 'iss' } },
+    stack = await startEnvoyStack({
+      envoyBin: envoyBin!,
+      alg: 'RS256',
+      issuer: { algorithms: ['RS256', 'ES256'] },
+      jwks: { cooldown: '100ms' },
+      config: { headers: { fromClaims: { 'x-auth-subject': 'sub', 'x-auth-issuer': 'iss' } } },
     });
-    envoy = await startEnvoy({
-      bin: envoyBin!,
-      tokengate: tokengate.grpcAddress,
-      upstreamPort: upstream.port,
-    });
+    ({ key, jwks, upstream, tokengate, envoy } = stack);
   });
 
-  after(async () => {
-    await envoy?.stop();
-    await tokengate?.stop();
-    await upstream?.stop();
-    await jwks?.stop();
-  });
+  after(() => stack?.stop());
 
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${envoy.url}${path}`, { headers });

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startEnvoy, type RunningEnvoy } from '../support/envoy.js';
-import { JwksServer } from '../support/jwks-server.js';
-import { CheckClient, startTokengate, type RunningTokengate } from '../support/tokengate.js';
-import { createKey, fingerprint, jwksOf, signToken, type TestKey } from '../support/tokens.js';
+import type { RunningEnvoy } from '../support/envoy.js';
+import {
+  STACK_AUDIENCE as AUDIENCE,
+  STACK_ISSUER as ISSUER,
+  startEnvoyStack,
+  type EnvoyStack,
+} from '../support/envoy-stack.js';
+import { CheckClient, type RunningTokengate } from '../support/tokengate.js';
+import { fingerprint, signToken, type TestKey } from '../support/tokens.js';
 import { suiteTool } from '../support/tools.js';
-import { EchoUpstream } from '../support/upstream.js';
-
-const ISSUER = 'https://login.example.test/';
-const AUDIENCE = 'orders-api';
 
 const [envoyBin, missing] = suiteTool('envoy');
 
@@ -54,42 +55,20 @@ const POLICIES = {
 };
 
 describe('route policies through a real Envoy', { skip: missing }, () => {
+  let stack: EnvoyStack;
   let key: TestKey;
-  let jwks: JwksServer;
-  let upstream: EchoUpstream;
   let tokengate: RunningTokengate;
   let envoy: RunningEnvoy;
 
   before(async () => {
-    key = await createKey('ES256');
-    jwks = await new JwksServer(jwksOf(key)).start();
-    upstream = await new EchoUpstream().start();
-    tokengate = await startTokengate({
-      issuers: [
-        {
-          name: 'corp',
-          issuer: ISSUER,
-          audiences: [AUDIENCE],
-          jwks: { uri: jwks.uri, refreshInterval: '1h' },
-          algorithms: ['ES256'],
-        },
-      ],
-      headers: { fromClaims: { 'x-auth-subject': 'sub' } },
-      policies: POLICIES,
+    stack = await startEnvoyStack({
+      envoyBin: envoyBin!,
+      config: { headers: { fromClaims: { 'x-auth-subject': 'sub' } }, policies: POLICIES },
     });
-    envoy = await startEnvoy({
-      bin: envoyBin!,
-      tokengate: tokengate.grpcAddress,
-      upstreamPort: upstream.port,
-    });
+    ({ key, tokengate, envoy } = stack);
   });
 
-  after(async () => {
-    await envoy?.stop();
-    await tokengate?.stop();
-    await upstream?.stop();
-    await jwks?.stop();
-  });
+  after(() => stack?.stop());
 
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${envoy.url}${path}`, { headers });

@@ -2,46 +2,38 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { startEnvoy, type RunningEnvoy } from '../support/envoy.js';
-import { JwksServer } from '../support/jwks-server.js';
+import type { RunningEnvoy } from '../support/envoy.js';
+import {
+  STACK_AUDIENCE as AUDIENCE,
+  STACK_ISSUER as ISSUER,
+  startEnvoyStack,
+  type EnvoyStack,
+} from '../support/envoy-stack.js';
 import { CLI } from '../support/paths.js';
-import { startTokengate, type RunningTokengate } from '../support/tokengate.js';
-import { createKey, jwksOf, signToken, type TestKey } from '../support/tokens.js';
+import type { RunningTokengate } from '../support/tokengate.js';
+import { signToken, type TestKey } from '../support/tokens.js';
 import { suiteTool } from '../support/tools.js';
-import { EchoUpstream } from '../support/upstream.js';
 
-const ISSUER = 'https://login.example.test/';
-const AUDIENCE = 'orders-api';
 const SCOPE = 'tokengate:admin';
 const run = promisify(execFile);
 
 const [envoyBin, missing] = suiteTool('envoy');
 
 describe('revocation through a real Envoy', { skip: missing }, () => {
+  let stack: EnvoyStack;
   let key: TestKey;
-  let jwks: JwksServer;
-  let upstream: EchoUpstream;
   let tokengate: RunningTokengate;
   let envoy: RunningEnvoy;
   let adminAddress: string;
   let adminToken: string;
 
   before(async () => {
-    key = await createKey('ES256');
-    jwks = await new JwksServer(jwksOf(key)).start();
-    upstream = await new EchoUpstream().start();
-    tokengate = await startTokengate({
-      issuers: [
-        {
-          name: 'corp',
-          issuer: ISSUER,
-          audiences: [AUDIENCE],
-          jwks: { uri: jwks.uri, cooldown: '100ms', refreshInterval: '1h' },
-          algorithms: ['ES256'],
-        },
-      ],
-      admin: { address: '127.0.0.1:0', bearer: { scope: SCOPE } },
+    stack = await startEnvoyStack({
+      envoyBin: envoyBin!,
+      jwks: { cooldown: '100ms' },
+      config: { admin: { address: '127.0.0.1:0', bearer: { scope: SCOPE } } },
     });
+    ({ key, tokengate, envoy } = stack);
     adminAddress = tokengate.logs().find((line) => line.msg === 'tokengate listening')!
       .admin as string;
     adminToken = await signToken(key, {
@@ -50,19 +42,9 @@ describe('revocation through a real Envoy', { skip: missing }, () => {
       subject: 'ops-bob',
       claims: { scope: SCOPE },
     });
-    envoy = await startEnvoy({
-      bin: envoyBin!,
-      tokengate: tokengate.grpcAddress,
-      upstreamPort: upstream.port,
-    });
   });
 
-  after(async () => {
-    await envoy?.stop();
-    await tokengate?.stop();
-    await upstream?.stop();
-    await jwks?.stop();
-  });
+  after(() => stack?.stop());
 
   const get = (token: string) =>
     fetch(`${envoy.url}/orders/1`, { headers: { authorization: `Bearer ${token}` } });
