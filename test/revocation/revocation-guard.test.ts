@@ -58,6 +58,21 @@ function staleStore(time: ReturnType<typeof clock>, syncedAt: number | undefined
   return { store, inner };
 }
 
+/** A guard as the tests use it: stale after 5 s, no clock skew, on the test's clock. */
+function guardOf(
+  store: RevocationStore,
+  time: { now: () => number },
+  mode: 'failClosed' | 'failOpen',
+) {
+  return new RevocationGuard(store, {
+    staleAfter: 5_000,
+    mode,
+    clockSkewOf: () => 0,
+    log: silent,
+    now: time.now,
+  });
+}
+
 describe('the revocation guard', () => {
   test('denies a revoked token with token_revoked and lets others pass', async () => {
     const time = clock();
@@ -69,13 +84,7 @@ describe('the revocation guard', () => {
         START,
       ),
     );
-    const guard = new RevocationGuard(store, {
-      staleAfter: 5_000,
-      mode: 'failClosed',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(store, time, 'failClosed');
 
     assert.equal(
       codeOf(() => guard.assertNotRevoked(verified({ jti: 'j1' }))),
@@ -90,13 +99,7 @@ describe('the revocation guard', () => {
   test('denies with revocation_unavailable once the mirror is older than staleAfter in failClosed', () => {
     const time = clock();
     const { store } = staleStore(time, START);
-    const guard = new RevocationGuard(store, {
-      staleAfter: 5_000,
-      mode: 'failClosed',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(store, time, 'failClosed');
 
     assert.equal(
       codeOf(() => guard.assertNotRevoked(verified({ jti: 'j2' }))),
@@ -121,13 +124,7 @@ describe('the revocation guard', () => {
         START,
       ),
     );
-    const guard = new RevocationGuard(store, {
-      staleAfter: 5_000,
-      mode: 'failOpen',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(store, time, 'failOpen');
     time.advance(60_000);
 
     assert.equal(
@@ -153,13 +150,7 @@ describe('the revocation guard', () => {
   test('treats a mirror never loaded as stale', () => {
     const time = clock();
     const { store } = staleStore(time, undefined);
-    const guard = new RevocationGuard(store, {
-      staleAfter: 5_000,
-      mode: 'failClosed',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(store, time, 'failClosed');
     assert.equal(guard.mirrorAge(), Infinity);
     assert.equal(
       codeOf(() => guard.assertNotRevoked(verified({}))),
@@ -169,13 +160,7 @@ describe('the revocation guard', () => {
 
   test('claims a one-time token once and denies its second use with token_reused', async () => {
     const time = clock();
-    const guard = new RevocationGuard(new MemoryStore(100, time.now), {
-      staleAfter: 5_000,
-      mode: 'failOpen',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(new MemoryStore(100, time.now), time, 'failOpen');
     const token = verified({ jti: 'once' });
     assert.equal(await asyncCodeOf(() => guard.claimOneTimeUse(token)), undefined);
     assert.equal(await asyncCodeOf(() => guard.claimOneTimeUse(token)), 'token_reused');
@@ -187,13 +172,7 @@ describe('the revocation guard', () => {
 
   test('claims a token without jti by its signing-input digest', async () => {
     const time = clock();
-    const guard = new RevocationGuard(new MemoryStore(100, time.now), {
-      staleAfter: 5_000,
-      mode: 'failOpen',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(new MemoryStore(100, time.now), time, 'failOpen');
     assert.equal(await asyncCodeOf(() => guard.claimOneTimeUse(verified({}))), undefined);
     assert.equal(await asyncCodeOf(() => guard.claimOneTimeUse(verified({}))), 'token_reused');
   });
@@ -201,13 +180,7 @@ describe('the revocation guard', () => {
   test('fails one-time use closed when the store cannot answer, even in failOpen', async () => {
     const time = clock();
     const { store } = staleStore(time, START);
-    const guard = new RevocationGuard(store, {
-      staleAfter: 5_000,
-      mode: 'failOpen',
-      clockSkewOf: () => 0,
-      log: silent,
-      now: time.now,
-    });
+    const guard = guardOf(store, time, 'failOpen');
     assert.equal(
       await asyncCodeOf(() => guard.claimOneTimeUse(verified({ jti: 'x' }))),
       'revocation_unavailable',
