@@ -123,6 +123,27 @@ async function expectStatus(response: Response, status: number, stack: Partial<S
   );
 }
 
+/**
+ * Starts tokengate on `tokengateConfig` and Envoy on `envoyConfig` into `stack` (so `stopStack`
+ * stops whatever did start), and returns once a check through Envoy is answered by tokengate.
+ */
+async function startStack(
+  stack: Partial<Stack>,
+  tokengateConfig: string,
+  envoyConfig: Record<string, any>,
+  upstreamPort: number,
+): Promise<void> {
+  stack.tokengate = await startTokengate(tokengateConfig);
+  stack.envoy = await startEnvoy({
+    bin: envoyBin!,
+    config: envoyConfig,
+    tokengate: stack.tokengate.grpcAddress,
+    upstreamPort,
+  });
+  await waitForClusters(stack.envoy, ['tokengate', 'upstream']);
+  await waitForCheckPath(stack.envoy);
+}
+
 async function stopStack(stack: Partial<Stack>): Promise<void> {
   await stack.envoy?.stop();
   await stack.tokengate?.stop();
@@ -162,15 +183,12 @@ describe(
           values: [ciFile('default')],
           overrides: testValues(jwks.uri),
         });
-        stack.tokengate = await startTokengate(loopbackConfig(renderedConfigText(rendered)));
-        stack.envoy = await startEnvoy({
-          bin: envoyBin!,
-          config: renderedEnvoyConfig(rendered),
-          tokengate: stack.tokengate.grpcAddress,
-          upstreamPort: upstream.port,
-        });
-        await waitForClusters(stack.envoy, ['tokengate', 'upstream']);
-        await waitForCheckPath(stack.envoy);
+        await startStack(
+          stack,
+          loopbackConfig(renderedConfigText(rendered)),
+          renderedEnvoyConfig(rendered),
+          upstream.port,
+        );
       });
       after(() => stopStack(stack));
 
@@ -224,17 +242,12 @@ describe(
           overrides: testValues(jwks.uri),
         });
         const socket = `unix:${join(socketDir.path, 'grpc.sock')}`;
-        stack.tokengate = await startTokengate(
+        await startStack(
+          stack,
           loopbackConfig(renderedConfigText(rendered), socket),
+          renderedEnvoyConfig(rendered),
+          upstream.port,
         );
-        stack.envoy = await startEnvoy({
-          bin: envoyBin!,
-          config: renderedEnvoyConfig(rendered),
-          tokengate: stack.tokengate.grpcAddress,
-          upstreamPort: upstream.port,
-        });
-        await waitForClusters(stack.envoy, ['tokengate', 'upstream']);
-        await waitForCheckPath(stack.envoy);
       });
       after(async () => {
         await stopStack(stack);
@@ -268,17 +281,12 @@ describe(
         manager.route_config.virtual_hosts[0].routes.unshift(...snippet.routes);
         config.static_resources.clusters.push(...snippet.clusters);
 
-        stack.tokengate = await startTokengate(
+        await startStack(
+          stack,
           loopbackConfig(stringify({ grpc: {}, http: {}, ...testValues(jwks.uri).config })),
-        );
-        stack.envoy = await startEnvoy({
-          bin: envoyBin!,
           config,
-          tokengate: stack.tokengate.grpcAddress,
-          upstreamPort: upstream.port,
-        });
-        await waitForClusters(stack.envoy, ['tokengate', 'upstream']);
-        await waitForCheckPath(stack.envoy);
+          upstream.port,
+        );
       });
       after(() => stopStack(stack));
 
