@@ -6,7 +6,7 @@ import { ENVOY_CONFIG, startEnvoy, type RunningEnvoy } from '../test/support/env
 import { runH2load, type LoadResult } from './load.js';
 import { baseConfig, type Timing, type Tools } from './measure.js';
 import type { ScenarioContext } from './scenarios.js';
-import { startTokengate, type Pinning, type ServerProcess } from './servers.js';
+import { startBaseline, startTokengate, type Pinning, type ServerProcess } from './servers.js';
 import { fmt, ms } from './report.js';
 
 /** A route answered by Envoy itself with ext_authz on; `/envoy-health` is the same without it. */
@@ -47,8 +47,14 @@ export async function measureEnvoy(
 ): Promise<{ rows: EnvoyRow[]; lines: string[] }> {
   const token = context.fixtures.token('RS256');
   const rows: EnvoyRow[] = [];
-  const setups: { name: string; grpc?: string; path: string }[] = [
+  const setups: { name: string; grpc?: string; path: string; baseline?: boolean }[] = [
     { name: 'Envoy alone (direct response, ext_authz off)', path: ALONE_PATH },
+    {
+      name: 'Envoy + ext_authz → the no-op baseline server over TCP',
+      grpc: '127.0.0.1:0',
+      path: AUTHZ_PATH,
+      baseline: true,
+    },
     { name: 'Envoy + ext_authz → tokengate over TCP', grpc: '127.0.0.1:0', path: AUTHZ_PATH },
     {
       name: 'Envoy + ext_authz → tokengate over a Unix socket',
@@ -61,11 +67,13 @@ export async function measureEnvoy(
     let tokengate: ServerProcess | undefined;
     let envoy: RunningEnvoy | undefined;
     try {
-      tokengate = await startTokengate({
-        config: { ...baseConfig(context), grpc: { address: setup.grpc ?? '127.0.0.1:0' } },
-        dir: context.dir,
-        cpus: pinning.enabled ? pinning.server : undefined,
-      });
+      tokengate = setup.baseline
+        ? await startBaseline(pinning)
+        : await startTokengate({
+            config: { ...baseConfig(context), grpc: { address: setup.grpc ?? '127.0.0.1:0' } },
+            dir: context.dir,
+            cpus: pinning.enabled ? pinning.server : undefined,
+          });
       envoy = await startEnvoy({
         bin: tools.envoy!,
         config: benchEnvoyConfig(),
@@ -95,19 +103,22 @@ export async function measureEnvoy(
     }
   }
 
-  const alone = (rps: number) =>
-    rows.find((row) => row.rps === rps && row.setup === setups[0]!.name);
+  const find = (rps: number, setup: (typeof setups)[number]) =>
+    rows.find((row) => row.rps === rps && row.setup === setup.name);
   const lines = [
-    `h2load over h2c, 10 connections, fixed total rate; Envoy ${pinning.enabled ? `and h2load on core(s) ${pinning.load}, tokengate on core ${pinning.server}` : 'unpinned'}; one repeated RS256 token (the steady state of a cache). Every request must get 200 through the ext_authz routes, so a deny would show as a failure.`,
+    `h2load over h2c, 10 connections, fixed total rate; Envoy ${pinning.enabled ? `and h2load on core(s) ${pinning.load}, the ext_authz server on core ${pinning.server}` : 'unpinned'}; one repeated RS256 token (the steady state of a cache). Every request must get 200 through the ext_authz routes, so a deny would show as a failure. The no-op baseline server behind Envoy shows what the ext_authz round trip itself costs on this machine; the last two columns are tokengate's rows minus that one.`,
     '',
-    '| setup | rate | p50 | p99 | p50 added by tokengate | p99 added by tokengate | failures |',
+    '| setup | rate | p50 | p99 | p50 / p99 over Envoy alone | p50 / p99 over the no-op server behind Envoy | failures |',
     '|---|---|---|---|---|---|---|',
     ...rows.map((row) => {
-      const base = alone(row.rps);
-      const added = (key: 'p50Ms' | 'p99Ms') =>
-        base === undefined || row === base ? '—' : ms(row.load[key] - base.load[key]);
+      const over = (base: EnvoyRow | undefined) =>
+        base === undefined || row === base || row.setup === setups[0]!.name
+          ? '—'
+          : `${ms(row.load.p50Ms - base.load.p50Ms)} / ${ms(row.load.p99Ms - base.load.p99Ms)}`;
+      const alone = find(row.rps, setups[0]!);
+      const noop = setups[1]!.name === row.setup ? undefined : find(row.rps, setups[1]!);
       const failures = Object.entries(row.load.failures);
-      return `| ${row.setup} | ${fmt(row.rps)} /s (measured ${fmt(row.load.rps)}) | ${ms(row.load.p50Ms)} | ${ms(row.load.p99Ms)} | ${added('p50Ms')} | ${added('p99Ms')} | ${failures.length === 0 ? '0' : failures.map(([k, v]) => `${k} ${v}`).join(', ')} |`;
+      return `| ${row.setup} | ${fmt(row.rps)} /s (measured ${fmt(row.load.rps)}) | ${ms(row.load.p50Ms)} | ${ms(row.load.p99Ms)} | ${over(alone)} | ${over(noop)} | ${failures.length === 0 ? '0' : failures.map(([k, v]) => `${k} ${v}`).join(', ')} |`;
     }),
   ];
   return { rows, lines };

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/support/paths.js';
 import { writeGhzData, writeGrpcFrame } from './fixtures.js';
-import { runGhz, runH2load } from './load.js';
+import { runGhz, runH2load, saturateWithFrame } from './load.js';
 import { baseConfig, measured, type Measured, type Timing, type Tools } from './measure.js';
 import type { ScenarioContext } from './scenarios.js';
 import { startTokengate, type Pinning } from './servers.js';
@@ -16,7 +16,7 @@ export async function measureMemory(
   tools: Tools,
   pinning: Pinning,
   count: number,
-): Promise<{ lines: string[]; rssMb: number; entries: number }> {
+): Promise<{ lines: string[]; rssMb: number; idleMb: number; entries: number }> {
   const server = await startTokengate({
     config: { ...baseConfig(context), tokens: { cache: { maxEntries: count } } },
     dir: context.dir,
@@ -46,6 +46,7 @@ export async function measureMemory(
     const entries = await cacheEntries(server.httpAddress);
     return {
       rssMb,
+      idleMb,
       entries,
       lines: [
         `tokengate with \`tokens.cache.maxEntries: ${count}\`, after ${fmt(count)} checks of distinct EdDSA tokens (each verified once and cached):`,
@@ -196,13 +197,10 @@ export async function profileRepeatedToken(
   const frame = join(context.dir, 'profile.frame');
   writeGrpcFrame(frame, context.fixtures.token('RS256'));
   try {
-    await runH2load({
+    await saturateWithFrame({
       h2load: tools.h2load,
-      url: `http://${server.address}${CHECK_PATH}`,
-      dataFile: frame,
-      grpc: true,
-      connections: 1,
-      streams: 100,
+      address: server.address,
+      frame,
       seconds,
       warmupSeconds: 1,
       cpus: pinning.enabled ? pinning.load : undefined,

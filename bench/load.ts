@@ -167,6 +167,33 @@ export async function runH2load(run: H2loadRun): Promise<LoadResult> {
   };
 }
 
+/**
+ * Saturates a server with one prepared Check frame (h2load, 1 connection, 100 concurrent
+ * streams): the load of the profile and of the paired comparisons.
+ */
+export function saturateWithFrame(run: {
+  h2load: string;
+  address: string;
+  frame: string;
+  seconds: number;
+  warmupSeconds: number;
+  cpus: string | undefined;
+  logFile: string;
+}): Promise<LoadResult> {
+  return runH2load({
+    h2load: run.h2load,
+    url: `http://${run.address}/envoy.service.auth.v3.Authorization/Check`,
+    dataFile: run.frame,
+    grpc: true,
+    connections: 1,
+    streams: 100,
+    seconds: run.seconds,
+    warmupSeconds: run.warmupSeconds,
+    cpus: run.cpus,
+    logFile: run.logFile,
+  });
+}
+
 /** Sorted latencies in milliseconds from h2load's per-request log (µs in the third column). */
 function readLatencies(path: string): number[] {
   let text = '';

@@ -10,7 +10,7 @@ export interface RunReport {
   timing: { warmupSeconds: number; seconds: number };
   scenarios: ScenarioResult[];
   sections: { title: string; lines: string[] }[];
-  targets: { target: string; measured: string; met: boolean | undefined }[];
+  targets: { target: string; measured: string; met: boolean | undefined; why?: string }[];
 }
 
 export function machineLines(pinning: Pinning): string[] {
@@ -123,8 +123,23 @@ export function renderMarkdown(report: RunReport): string {
         `| ${target.target} | ${target.measured} | ${target.met === undefined ? 'not measured' : target.met ? 'yes' : '**no**'} |`,
     ),
     '',
+    ...whyNot(report.targets),
   ];
   return lines.join('\n');
+}
+
+/** Why each target marked no is not met, from the figures of the same run. */
+function whyNot(targets: RunReport['targets']): string[] {
+  const unmet = targets.filter((target) => target.met === false && target.why !== undefined);
+  if (unmet.length === 0) return [];
+  return [
+    '### Why the targets marked no are not met',
+    '',
+    ...unmet.map((target) => `- **${target.target}**: ${target.why}`),
+    '',
+    'docs/performance.md explains these costs and what an operator can do about them.',
+    '',
+  ];
 }
 
 export { fmt, pct, ms };

@@ -106,22 +106,6 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
-    name: 'observability on (metrics + audit log)',
-    description: 'repeated RS256 token; counts every check and writes every audit line (default)',
-    server: 'tokengate',
-    config: () => ({ metrics: { enabled: true }, audit: { enabled: true } }),
-    tokens: ({ fixtures }) => [fixtures.token('RS256')],
-    h2load: true,
-  },
-  {
-    name: 'observability off (no metrics, no audit log)',
-    description: 'as above with metrics.enabled and audit.enabled false: what counting costs',
-    server: 'tokengate',
-    config: () => ({ metrics: { enabled: false }, audit: { enabled: false } }),
-    tokens: ({ fixtures }) => [fixtures.token('RS256')],
-    h2load: true,
-  },
-  {
     name: 'policy rules: 1 rule with CEL',
     description: 'repeated RS256 token; one policy rule matches host, method, path and runs CEL',
     server: 'tokengate',
@@ -136,13 +120,5 @@ export const SCENARIOS: Scenario[] = [
     config: () => ({ policies: policyRules(500) }),
     tokens: ({ fixtures }) => [fixtures.token('RS256')],
     h2load: true,
-  },
-  {
-    name: '100,000 revocation entries',
-    description: 'repeated RS256 token checked against a revocation set of 100,000 entries',
-    server: 'tokengate',
-    tokens: ({ fixtures }) => [fixtures.token('RS256')],
-    unavailable: () =>
-      'the revocation set is filled through the admin API or Redis only; no bulk load for a bench yet',
   },
 ];

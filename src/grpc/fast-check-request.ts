@@ -1,5 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { CheckRequestMessage } from './check-request.js';
+import { encodeCheckResponse } from './check-response.js';
+import type { Decision } from '../decision/decision.js';
 
 /** Thrown for bytes that are not a well-formed `CheckRequest`; grpc-js answers INTERNAL. */
 export class CheckRequestDecodeError extends Error {
@@ -295,10 +297,18 @@ export function decodeCheckRequest(buf: Buffer): CheckRequestMessage {
 
 /**
  * The ext_authz service definition with {@link decodeCheckRequest} as the Check request
- * deserializer; responses are still encoded by proto-loader.
+ * deserializer and {@link encodeCheckResponse} as the response serializer: the handler answers
+ * with a {@link Decision}.
  */
-export function withFastCheckDecoder(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+export function withFastCheckCodec(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const check = service.Check;
   if (check === undefined) throw new Error('service has no Check method');
-  return { ...service, Check: { ...check, requestDeserialize: decodeCheckRequest } };
+  return {
+    ...service,
+    Check: {
+      ...check,
+      requestDeserialize: decodeCheckRequest,
+      responseSerialize: encodeCheckResponse as (value: unknown) => Buffer,
+    },
+  };
 }

@@ -18,6 +18,9 @@ interface LineStream {
 
 const quote = JSON.stringify;
 
+/** Longest time a decision line waits in memory before it is written. */
+const FLUSH_DELAY_MS = 20;
+
 /**
  * The decision audit log: one info line per decision, who asked for what and how it ended. It
  * names a token only by its fingerprint and carries no claim but the subject, client id and
@@ -38,6 +41,7 @@ export class DecisionLog implements DecisionSink {
   private lastTime = '';
   private pending = '';
   private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -82,6 +86,7 @@ export class DecisionLog implements DecisionSink {
   /** Writes the lines still queued; the service calls it on shutdown. */
   flush(): void {
     this.flushScheduled = false;
+    clearTimeout(this.timer);
     if (this.pending === '') return;
     const lines = this.pending;
     this.pending = '';
@@ -89,15 +94,19 @@ export class DecisionLog implements DecisionSink {
   }
 
   /**
-   * Lines of one event-loop turn go out in one write, at the end of the turn: the streams
-   * measure their buffer on every write, which made one write per line the costliest step.
+   * Lines go out in batches: at 32 KiB, or 20 ms after the first line of a batch, whichever
+   * comes first. Each write of the asynchronous stream is a round trip through the libuv thread
+   * pool on the process's own core; writing once per event-loop turn, as before, cost about as
+   * much as building the lines.
    */
   private enqueue(line: string): void {
     this.pending += line;
-    if (this.pending.length >= 16_384) this.flush();
-    else if (!this.flushScheduled) {
+    if (this.pending.length >= 32_768) {
+      clearTimeout(this.timer);
+      this.flush();
+    } else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushLater);
+      this.timer = setTimeout(this.flushLater, FLUSH_DELAY_MS);
     }
   }
 

@@ -30,11 +30,22 @@ export interface MetricsOptions {
 export class Metrics implements DecisionSink {
   readonly registry = new Registry<RegistryContentType>();
 
+  /**
+   * Checks counted since the last scrape, by label set: a plain increment on the check path,
+   * handed to prom-client when it collects (its `inc` hashes the label object on every call).
+   * The sets are closed (decisions, reason codes, configured names), so the map stays small.
+   */
+  private readonly uncounted = new Map<
+    string,
+    { labels: { decision: string; reason: string; issuer: string; policy: string }; count: number }
+  >();
+
   private readonly checks = new Counter({
     name: 'tokengate_checks_total',
     help: 'Checks answered, by decision, reason code, issuer name and policy name.',
     labelNames: ['decision', 'reason', 'issuer', 'policy'] as const,
     registers: [this.registry],
+    collect: () => this.countChecks(),
   });
 
   private readonly duration = new Histogram({
@@ -93,14 +104,25 @@ export class Metrics implements DecisionSink {
   }
 
   record(_request: AuthzRequest, decision: Decision, seconds: number): void {
-    this.checks.inc({
-      decision: decision.kind,
-      reason: decision.reason,
-      issuer: decision.issuer ?? '',
-      policy: decision.policy ?? '',
-    });
+    const issuer = decision.issuer ?? '';
+    const policy = decision.policy ?? '';
+    const key = `${decision.kind}\0${decision.reason}\0${issuer}\0${policy}`;
+    const series = this.uncounted.get(key);
+    if (series !== undefined) series.count += 1;
+    else {
+      const labels = { decision: decision.kind, reason: decision.reason, issuer, policy };
+      this.uncounted.set(key, { labels, count: 1 });
+    }
     this.duration.observe({ decision: decision.kind }, seconds);
     if (decision.shadow) this.shadowDecided(decision.shadow);
+  }
+
+  private countChecks(): void {
+    for (const series of this.uncounted.values()) {
+      if (series.count === 0) continue;
+      this.checks.inc(series.labels, series.count);
+      series.count = 0;
+    }
   }
 
   checkStarted(): void {

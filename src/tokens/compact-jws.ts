@@ -1,17 +1,23 @@
 import { TokengateError } from '../decision/errors.js';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The parts of a compact JWS read before any signature is checked. Nothing here is trusted. */
 export interface UnverifiedJws {
   header: Record<string, unknown>;
   payload: Record<string, unknown>;
+  /** `header.payload` as sent: the bytes the signature covers. */
+  signingInput: string;
+  signature: Buffer;
 }
 
 /** A compact JWS after the strict shape checks: the header object and the raw payload bytes. */
 export interface CompactJwsParts {
   header: Record<string, unknown>;
   payload: Buffer;
+  signingInput: string;
+  signature: Buffer;
 }
 
 /**
@@ -33,13 +39,13 @@ export function readCompactJws(token: string): CompactJwsParts {
   const payloadSegment = token.slice(first + 1, second);
   const payload =
     payloadSegment === '' ? Buffer.alloc(0) : checkCanonical(payloadSegment, 'payload');
-  checkCanonical(token.slice(second + 1), 'signature');
+  const signature = checkCanonical(token.slice(second + 1), 'signature');
 
   if ('crit' in header) throw new TokengateError('crit_unsupported');
   if (typeof header.alg !== 'string') {
     throw new TokengateError('token_malformed', 'header "alg" is missing or not a string');
   }
-  return { header, payload };
+  return { header, payload, signingInput: token.slice(0, second), signature };
 }
 
 /**
@@ -48,14 +54,14 @@ export function readCompactJws(token: string): CompactJwsParts {
  * rejects (padding, non-canonical trailing bits), which would let one token have many spellings.
  */
 export function parseCompactJws(token: string): UnverifiedJws {
-  const { header, payload } = readCompactJws(token);
-  return { header, payload: toObject(payload, 'payload') };
+  const parts = readCompactJws(token);
+  return { ...parts, payload: toObject(parts.payload, 'payload') };
 }
 
 function toObject(bytes: Buffer, name: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw new TokengateError('token_malformed', `${name} is not UTF-8 JSON`);
   }

@@ -1,4 +1,4 @@
-import { errors, jwtVerify, type JWTVerifyOptions } from 'jose';
+import { errors, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { TokengateError } from '../decision/errors.js';
 import type { ReasonCode } from '../decision/reasons.js';
 import type { IssuerConfig } from '../config/schema.js';
@@ -6,6 +6,7 @@ import { parseCompactJws } from './compact-jws.js';
 import { checkTimeClaims, type TimeRules } from './time-claims.js';
 import { fingerprintOf, tokenDigest } from './fingerprint.js';
 import type { IssuerKeyStore } from './key-store.js';
+import { verifyJwsSignature } from './signature.js';
 import type { TokenCache } from './token-cache.js';
 import type { VerifiedToken } from './verified-token.js';
 
@@ -22,7 +23,7 @@ export interface TrustedIssuer {
 export class TokenVerifier {
   private readonly byIssuer: ReadonlyMap<
     string,
-    { issuer: TrustedIssuer; rules: TimeRules; options: JWTVerifyOptions }
+    { issuer: TrustedIssuer; rules: TimeRules; requiredType: string | undefined }
   >;
 
   constructor(
@@ -34,16 +35,9 @@ export class TokenVerifier {
       issuers.map((issuer) => {
         const { config } = issuer;
         const rules: TimeRules = { clockSkew: config.clockSkew, maxTokenAge: config.maxTokenAge };
-        const options: JWTVerifyOptions = {
-          issuer: config.issuer,
-          audience: [...config.audiences],
-          algorithms: [...config.algorithms],
-          requiredClaims: ['exp'],
-          clockTolerance: config.clockSkew / 1000,
-          ...(config.maxTokenAge === undefined ? {} : { maxTokenAge: config.maxTokenAge / 1000 }),
-          ...(config.requiredType === undefined ? {} : { typ: config.requiredType }),
-        };
-        return [config.issuer, { issuer, rules, options }];
+        const requiredType =
+          config.requiredType === undefined ? undefined : mediaType(config.requiredType);
+        return [config.issuer, { issuer, rules, requiredType }];
       }),
     );
   }
@@ -60,7 +54,8 @@ export class TokenVerifier {
       return cached!;
     }
 
-    const { header, payload } = parseCompactJws(token);
+    const parts = parseCompactJws(token);
+    const { header, payload } = parts;
     const entry = typeof payload.iss === 'string' ? this.byIssuer.get(payload.iss) : undefined;
     if (entry === undefined) throw new TokengateError('issuer_unknown');
     if (!entry.issuer.config.algorithms.includes(header.alg as never)) {
@@ -68,23 +63,21 @@ export class TokenVerifier {
     }
     checkTimeClaims(payload, now, entry.rules);
 
-    let result;
     try {
-      result = await verifyWithKeys(token, entry.issuer.keys, {
-        ...entry.options,
-        currentDate: new Date(now),
-      });
+      await verifyJwsSignature(parts, entry.issuer.keys.resolve);
     } catch (error) {
       throw toTokengateError(error);
     }
+    checkType(header, entry.requiredType);
+    checkAudience(payload, entry.issuer.config.audiences);
 
     const verified: VerifiedToken = {
       issuer: entry.issuer.config.name,
-      claims: result.payload,
-      header: result.protectedHeader,
+      claims: payload as JWTPayload,
+      header: header as ProtectedHeaderParameters,
       digest,
       fingerprint: fingerprintOf(digest),
-      signingInputDigest: tokenDigest(token.slice(0, token.lastIndexOf('.'))),
+      signingInputDigest: tokenDigest(parts.signingInput),
     };
     this.cache.set(digest, verified, (payload.exp as number) * 1000 + entry.rules.clockSkew - now);
     return verified;
@@ -92,22 +85,28 @@ export class TokenVerifier {
 }
 
 /**
- * jose's verification with the issuer's key resolver. A token without `kid` that matches several
- * keys of the set (as during a rotation) is tried against each of them, the set being small.
+ * `typ` as a media type, compared case-insensitively with an implied `application/` prefix
+ * (RFC 7515 section 4.1.9): `at+jwt` and `application/AT+JWT` are the same type.
  */
-async function verifyWithKeys(token: string, keys: IssuerKeyStore, options: JWTVerifyOptions) {
-  try {
-    return await jwtVerify(token, keys.resolve, options);
-  } catch (error) {
-    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
-    for await (const key of error) {
-      try {
-        return await jwtVerify(token, key, options);
-      } catch (inner) {
-        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
-      }
-    }
-    throw new errors.JWSSignatureVerificationFailed();
+function mediaType(value: string): string {
+  const lower = value.toLowerCase();
+  return lower.includes('/') ? lower : `application/${lower}`;
+}
+
+function checkType(header: Record<string, unknown>, required: string | undefined): void {
+  if (required === undefined) return;
+  if (typeof header.typ !== 'string' || mediaType(header.typ) !== required) {
+    throw new TokengateError('type_mismatch');
+  }
+}
+
+/** `aud` is required and must name one of the issuer's audiences (a string or an array). */
+function checkAudience(claims: Record<string, unknown>, audiences: readonly string[]): void {
+  const aud = claims.aud;
+  if (aud === undefined) throw new TokengateError('claim_missing', 'required claim "aud" is missing');
+  const named = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!named.some((value) => typeof value === 'string' && audiences.includes(value))) {
+    throw new TokengateError('audience_mismatch');
   }
 }
 

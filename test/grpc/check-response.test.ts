@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allow, deny } from '../../src/decision/decision.js';
+import { allow, deny, type Decision } from '../../src/decision/decision.js';
 import { REASON_CODES, REASONS } from '../../src/decision/reasons.js';
-import { toCheckResponse } from '../../src/grpc/check-response.js';
+import { encodeCheckResponse, toCheckResponse } from '../../src/grpc/check-response.js';
+import { authorizationService } from '../../src/grpc/protos.js';
 
 type Response = Record<string, any>;
 
@@ -47,4 +48,59 @@ describe('toCheckResponse', () => {
       assert.equal(response.denied_response.status.code, status, code);
     }
   });
+});
+
+describe('encodeCheckResponse', () => {
+  const check = authorizationService().Check!;
+  /** What Envoy reads from bytes: proto-loader's full decoder. */
+  const decode = (bytes: Buffer) => check.responseDeserialize(bytes);
+  /** The reference: proto-loader's own encoding of the response object. */
+  const reference = (decision: Decision) =>
+    decode(check.responseSerialize(toCheckResponse(decision)));
+
+  const named = <T extends Decision>(decision: T, id?: string, idHeader = false): T =>
+    Object.assign(decision, { id, idHeader });
+
+  const cases: [string, Decision][] = [
+    ['a bare allow', allow({})],
+    [
+      'an allow with headers to set and remove',
+      allow({
+        headersToSet: [
+          ['x-auth-subject', 'alice'],
+          ['x-auth-scopes', 'orders:read orders:write'],
+          ['x-empty', ''],
+        ],
+        headersToRemove: ['x-auth-issuer', 'authorization'],
+      }),
+    ],
+    [
+      'an allow with non-ASCII and long values',
+      allow({ headersToSet: [['x-auth-name', 'Zoë 名前 '.repeat(40)]] }),
+    ],
+    ['an allow with a decision id', named(allow({}), '01JDECISION0000000000000000')],
+    [
+      'an allow with the decision id header',
+      named(allow({ headersToSet: [['x-a', 'b']] }), '01JDECISION0000000000000001', true),
+    ],
+    ['a 401 deny', deny('token_expired', { realm: 'api' })],
+    [
+      'a 403 insufficient_scope deny with an id header',
+      named(
+        deny('insufficient_scope', { realm: 'api', scope: 'orders:write' }),
+        '01JDECISION0000000000000002',
+        true,
+      ),
+    ],
+    ['a 503 deny', deny('keys_unavailable', { realm: 'api' })],
+  ];
+  for (const code of REASON_CODES) {
+    if (REASONS[code].status !== 200) cases.push([`deny ${code}`, deny(code, { realm: 'r' })]);
+  }
+
+  for (const [name, decision] of cases) {
+    test(`decodes to what proto-loader encodes: ${name}`, () => {
+      assert.deepEqual(decode(encodeCheckResponse(decision)), reference(decision));
+    });
+  }
 });

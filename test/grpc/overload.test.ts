@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Admission } from '../../src/grpc/admission.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
 import { tempDir } from '../support/temp.js';
+import { suiteTool } from '../support/tools.js';
 import { CheckClient, startTokengate, type RunningTokengate } from '../support/tokengate.js';
 import { createKey, jwksOf, signToken, type TestKey } from '../support/tokens.js';
 
@@ -39,21 +41,27 @@ describe('admission', () => {
   });
 });
 
-describe('a tokengate at its in-flight bound', () => {
+const [redisBin, missingRedis] = suiteTool('redis-server');
+
+/**
+ * Signature checks run on the event loop, so only a check that waits on I/O stays in flight
+ * while others arrive: here each one claims its token for one-time use in a real Redis.
+ */
+describe('a tokengate at its in-flight bound', { skip: missingRedis }, () => {
   const ISSUER = 'https://overload.example.test/';
   const dir = tempDir('tokengate-overload-');
   let key: TestKey;
   let tokengate: RunningTokengate;
   let client: CheckClient;
+  let redis: RunningRedis;
 
   before(async () => {
+    redis = await startRedis(redisBin!);
     key = await createKey('RS256');
     const jwksPath = join(dir.path, 'jwks.json');
     writeFileSync(jwksPath, JSON.stringify(jwksOf(key)));
     tokengate = await startTokengate({
       grpc: { address: '127.0.0.1:0', maxInFlight: 1 },
-      // No cache: every check waits for a signature verification off the event loop.
-      tokens: { cache: { maxEntries: 0 } },
       issuers: [
         {
           name: 'corp',
@@ -63,6 +71,11 @@ describe('a tokengate at its in-flight bound', () => {
           algorithms: ['RS256'],
         },
       ],
+      policies: {
+        unmatched: 'require-token',
+        rules: [{ name: 'once', match: { prefixes: ['/'] }, require: {}, oneTimeUse: true }],
+      },
+      revocation: { store: 'redis', redis: { url: redis.url } },
     });
     client = new CheckClient(tokengate.grpcAddress);
   });
@@ -70,17 +83,22 @@ describe('a tokengate at its in-flight bound', () => {
   after(async () => {
     client?.close();
     await tokengate?.stop();
+    await redis?.remove();
     dir.remove();
   });
 
   test('answers excess concurrent checks at once with RESOURCE_EXHAUSTED and the rest normally', async () => {
-    const token = await signToken(key, { issuer: ISSUER, audience: 'api', subject: 'alice' });
-    const headers = { authorization: `Bearer ${token}` };
-    await client.check({ headers });
+    const warmup = await signToken(key, { issuer: ISSUER, audience: 'api', subject: 'alice' });
+    await client.check({ headers: { authorization: `Bearer ${warmup}` } });
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        signToken(key, { issuer: ISSUER, audience: 'api', subject: 'alice' }),
+      ),
+    );
 
     const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        client.check({ headers }).then(
+      tokens.map((token) =>
+        client.check({ headers: { authorization: `Bearer ${token}` } }).then(
           (response) => (response.status.code === 0 ? 'allowed' : `denied ${response.status.code}`),
           (error: grpc.ServiceError) => grpc.status[error.code],
         ),
@@ -96,8 +114,8 @@ describe('a tokengate at its in-flight bound', () => {
   });
 
   test('admits checks again once the ones in flight are answered', async () => {
-    const token = await signToken(key, { issuer: ISSUER, audience: 'api', subject: 'bob' });
     for (let index = 0; index < 5; index++) {
+      const token = await signToken(key, { issuer: ISSUER, audience: 'api', subject: 'bob' });
       const response = await client.check({ headers: { authorization: `Bearer ${token}` } });
       assert.equal(response.status.code, 0);
     }

@@ -105,17 +105,75 @@ describe('decision audit log', () => {
     );
   });
 
-  test('writes the lines of one event-loop turn together, at the end of the turn', async () => {
+  test('writes lines in batches, at most 20 ms after the first line of a batch', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const { lines, log } = capture();
     const sink = new DecisionLog(log);
     for (let i = 0; i < 3; i++) sink.record({ ...request, id: `t${i}` }, allow(), 0.001);
     assert.equal(lines.length, 0);
 
-    await new Promise((resolve) => setImmediate(resolve));
+    t.mock.timers.tick(19);
+    assert.equal(lines.length, 0);
+    t.mock.timers.tick(1);
     assert.deepEqual(
       lines.map((line) => line.requestId),
       ['t0', 't1', 't2'],
     );
+  });
+
+  test('writes a batch at once when it reaches 32 KiB', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    let recorded = 0;
+    while (lines.length === 0 && recorded < 1_000) {
+      sink.record({ ...request, id: `b${recorded}` }, allow(), 0.001);
+      recorded += 1;
+    }
+    assert.ok(recorded > 1 && recorded < 1_000, `flushed after ${recorded} lines`);
+    assert.equal(lines.length, recorded);
+    sink.flush();
+    assert.equal(lines.length, recorded);
+  });
+
+  test('writes hostile values so that each line parses back to exactly what was asked', () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    const values = [
+      'plain-ascii /orders/7?x=1',
+      'quote " and backslash \\ inside',
+      'new\nline, tab\t, NUL \u0000 and DEL \u007f',
+      '{"level":"error","msg":"forged"}',
+      'Zoë, 名前, 🙂, \u2028 and \u2029',
+      'lone surrogate \ud800 here',
+      '',
+    ];
+    for (const [index, path] of values.entries()) {
+      sink.record({ ...request, id: `h${index}`, path, host: path }, allow(), 0.001);
+    }
+    sink.flush();
+    assert.deepEqual(
+      lines.map((line) => [line.path, line.host]),
+      values.map((value) => [value, value]),
+    );
+  });
+
+  test('keeps every line whole when one value is larger than a batch', () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    const huge = `/${'a'.repeat(100_000)}`;
+    const hugeEscaped = `/${'"'.repeat(40_000)}`;
+    sink.record({ ...request, id: 'before' }, allow(), 0.001);
+    sink.record({ ...request, id: 'huge', path: huge }, allow(), 0.001);
+    sink.record({ ...request, id: 'escaped', path: hugeEscaped }, allow(), 0.001);
+    sink.record({ ...request, id: 'after' }, allow(), 0.001);
+    sink.flush();
+    assert.deepEqual(
+      lines.map((line) => line.requestId),
+      ['before', 'huge', 'escaped', 'after'],
+    );
+    assert.equal(lines[1]!.path, huge);
+    assert.equal(lines[2]!.path, hugeEscaped);
   });
 
   test('logs the allows whose random draw falls under the sample rate', () => {
