@@ -101,10 +101,8 @@ export class DecisionLog implements DecisionSink {
    */
   private enqueue(line: string): void {
     this.pending += line;
-    if (this.pending.length >= 32_768) {
-      clearTimeout(this.timer);
-      this.flush();
-    } else if (!this.flushScheduled) {
+    if (this.pending.length >= 32_768) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.timer = setTimeout(this.flushLater, FLUSH_DELAY_MS);
     }

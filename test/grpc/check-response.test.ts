@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { allow, deny, type Decision } from '../../src/decision/decision.js';
 import { REASON_CODES, REASONS } from '../../src/decision/reasons.js';
-import { encodeCheckResponse, toCheckResponse } from '../../src/grpc/check-response.js';
+import { DECISION_ID_HEADER, encodeCheckResponse } from '../../src/grpc/check-response.js';
 import { authorizationService } from '../../src/grpc/protos.js';
 
 type Response = Record<string, any>;
@@ -10,7 +10,53 @@ type Response = Record<string, any>;
 /** google.rpc.Code by HTTP status, as Envoy reads `CheckResponse.status`. */
 const EXPECTED: Record<number, number> = { 400: 3, 401: 16, 403: 7, 500: 13, 503: 14 };
 
-describe('toCheckResponse', () => {
+const check = authorizationService().Check!;
+/** What Envoy reads from bytes: proto-loader's full decoder. */
+const decode = (bytes: Buffer) => check.responseDeserialize(bytes) as Response;
+/** The response tokengate sends for `decision`, as Envoy decodes it. */
+const toCheckResponse = (decision: Decision) => decode(encodeCheckResponse(decision));
+
+const headerOption = (key: string, value: string) => ({
+  header: { key, value },
+  append: { value: false },
+});
+
+/**
+ * The response a decision must produce, spelled out as the object proto-loader encodes (protobufjs
+ * names google.protobuf.Value's fields in camel case even under keepCase).
+ */
+function expectedResponse(decision: Decision): object {
+  const idHeaders =
+    decision.idHeader && decision.id !== undefined
+      ? [headerOption(DECISION_ID_HEADER, decision.id)]
+      : [];
+  const dynamic_metadata =
+    decision.id === undefined
+      ? undefined
+      : { fields: { decision_id: { stringValue: decision.id } } };
+  if (decision.kind === 'allow') {
+    return {
+      status: { code: 0 },
+      ok_response: {
+        headers: [...decision.headersToSet.map(([k, v]) => headerOption(k, v)), ...idHeaders],
+        headers_to_remove: decision.headersToRemove,
+        response_headers_to_add: idHeaders,
+      },
+      dynamic_metadata,
+    };
+  }
+  return {
+    status: { code: EXPECTED[decision.status] ?? 13, message: decision.reason },
+    denied_response: {
+      status: { code: decision.status },
+      headers: [...decision.responseHeaders.map(([k, v]) => headerOption(k, v)), ...idHeaders],
+      body: decision.body,
+    },
+    dynamic_metadata,
+  };
+}
+
+describe('the CheckResponse of a decision', () => {
   test('answers an allow with OK, the headers to set and the headers to remove', () => {
     const response = toCheckResponse(
       allow({ headersToSet: [['x-auth-subject', 'alice']], headersToRemove: ['x-auth-issuer'] }),
@@ -26,7 +72,7 @@ describe('toCheckResponse', () => {
 
   test('answers a deny with the HTTP status, headers and body of the decision', () => {
     const decision = deny('token_expired', { realm: 'api' });
-    const response = toCheckResponse(decision) as Response;
+    const response = toCheckResponse(decision);
     assert.equal(response.ok_response, undefined);
     assert.equal(response.status.code, 16);
     assert.equal(response.status.message, 'token_expired');
@@ -43,7 +89,7 @@ describe('toCheckResponse', () => {
     for (const code of REASON_CODES) {
       const status = REASONS[code].status;
       if (status === 200) continue;
-      const response = toCheckResponse(deny(code, { realm: 'r' })) as Response;
+      const response = toCheckResponse(deny(code, { realm: 'r' }));
       assert.equal(response.status.code, EXPECTED[status], code);
       assert.equal(response.denied_response.status.code, status, code);
     }
@@ -51,12 +97,9 @@ describe('toCheckResponse', () => {
 });
 
 describe('encodeCheckResponse', () => {
-  const check = authorizationService().Check!;
-  /** What Envoy reads from bytes: proto-loader's full decoder. */
-  const decode = (bytes: Buffer) => check.responseDeserialize(bytes);
-  /** The reference: proto-loader's own encoding of the response object. */
+  /** The reference: proto-loader's own encoding of the expected response object. */
   const reference = (decision: Decision) =>
-    decode(check.responseSerialize(toCheckResponse(decision)));
+    decode(check.responseSerialize(expectedResponse(decision)));
 
   const named = <T extends Decision>(decision: T, id?: string, idHeader = false): T =>
     Object.assign(decision, { id, idHeader });
