@@ -13,7 +13,11 @@ import { fmt, ms } from './report.js';
 const AUTHZ_PATH = '/bench/authz';
 const ALONE_PATH = '/envoy-health';
 
+/** Envoy alone, or with ext_authz to the no-op server or to tokengate over TCP or a socket. */
+export type EnvoySetup = 'alone' | 'noop' | 'tcp' | 'unix';
+
 export interface EnvoyRow {
+  kind: EnvoySetup;
   setup: string;
   rps: number;
   load: LoadResult;
@@ -47,16 +51,22 @@ export async function measureEnvoy(
 ): Promise<{ rows: EnvoyRow[]; lines: string[] }> {
   const token = context.fixtures.token('RS256');
   const rows: EnvoyRow[] = [];
-  const setups: { name: string; grpc?: string; path: string; baseline?: boolean }[] = [
-    { name: 'Envoy alone (direct response, ext_authz off)', path: ALONE_PATH },
+  const setups: { kind: EnvoySetup; name: string; grpc?: string; path: string }[] = [
+    { kind: 'alone', name: 'Envoy alone (direct response, ext_authz off)', path: ALONE_PATH },
     {
+      kind: 'noop',
       name: 'Envoy + ext_authz → the no-op baseline server over TCP',
       grpc: '127.0.0.1:0',
       path: AUTHZ_PATH,
-      baseline: true,
     },
-    { name: 'Envoy + ext_authz → tokengate over TCP', grpc: '127.0.0.1:0', path: AUTHZ_PATH },
     {
+      kind: 'tcp',
+      name: 'Envoy + ext_authz → tokengate over TCP',
+      grpc: '127.0.0.1:0',
+      path: AUTHZ_PATH,
+    },
+    {
+      kind: 'unix',
       name: 'Envoy + ext_authz → tokengate over a Unix socket',
       grpc: `unix:${join(context.dir, 'tokengate.sock')}`,
       path: AUTHZ_PATH,
@@ -67,13 +77,14 @@ export async function measureEnvoy(
     let tokengate: ServerProcess | undefined;
     let envoy: RunningEnvoy | undefined;
     try {
-      tokengate = setup.baseline
-        ? await startBaseline(pinning)
-        : await startTokengate({
-            config: { ...baseConfig(context), grpc: { address: setup.grpc ?? '127.0.0.1:0' } },
-            dir: context.dir,
-            cpus: pinning.enabled ? pinning.server : undefined,
-          });
+      tokengate =
+        setup.kind === 'noop'
+          ? await startBaseline(pinning)
+          : await startTokengate({
+              config: { ...baseConfig(context), grpc: { address: setup.grpc ?? '127.0.0.1:0' } },
+              dir: context.dir,
+              cpus: pinning.enabled ? pinning.server : undefined,
+            });
       envoy = await startEnvoy({
         bin: tools.envoy!,
         config: benchEnvoyConfig(),
@@ -95,7 +106,7 @@ export async function measureEnvoy(
           cpus: pinning.enabled ? pinning.load : undefined,
           logFile: join(context.dir, 'envoy.h2load.log'),
         });
-        rows.push({ setup: setup.name, rps, load });
+        rows.push({ kind: setup.kind, setup: setup.name, rps, load });
       }
     } finally {
       await envoy?.stop();
@@ -103,8 +114,7 @@ export async function measureEnvoy(
     }
   }
 
-  const find = (rps: number, setup: (typeof setups)[number]) =>
-    rows.find((row) => row.rps === rps && row.setup === setup.name);
+  const find = (rps: number, kind: EnvoySetup) => envoyRow(rows, rps, kind);
   const lines = [
     `h2load over h2c, 10 connections, fixed total rate; Envoy ${pinning.enabled ? `and h2load on core(s) ${pinning.load}, the ext_authz server on core ${pinning.server}` : 'unpinned'}; one repeated RS256 token (the steady state of a cache). Every request must get 200 through the ext_authz routes, so a deny would show as a failure. The no-op baseline server behind Envoy shows what the ext_authz round trip itself costs on this machine; the last two columns are tokengate's rows minus that one.`,
     '',
@@ -112,14 +122,19 @@ export async function measureEnvoy(
     '|---|---|---|---|---|---|---|',
     ...rows.map((row) => {
       const over = (base: EnvoyRow | undefined) =>
-        base === undefined || row === base || row.setup === setups[0]!.name
+        base === undefined || row === base || row.kind === 'alone'
           ? '—'
           : `${ms(row.load.p50Ms - base.load.p50Ms)} / ${ms(row.load.p99Ms - base.load.p99Ms)}`;
-      const alone = find(row.rps, setups[0]!);
-      const noop = setups[1]!.name === row.setup ? undefined : find(row.rps, setups[1]!);
+      const alone = find(row.rps, 'alone');
+      const noop = row.kind === 'noop' ? undefined : find(row.rps, 'noop');
       const failures = Object.entries(row.load.failures);
       return `| ${row.setup} | ${fmt(row.rps)} /s (measured ${fmt(row.load.rps)}) | ${ms(row.load.p50Ms)} | ${ms(row.load.p99Ms)} | ${over(alone)} | ${over(noop)} | ${failures.length === 0 ? '0' : failures.map(([k, v]) => `${k} ${v}`).join(', ')} |`;
     }),
   ];
   return { rows, lines };
+}
+
+/** The row of one setup at one rate. */
+export function envoyRow(rows: EnvoyRow[], rps: number, kind: EnvoySetup): EnvoyRow | undefined {
+  return rows.find((row) => row.rps === rps && row.kind === kind);
 }

@@ -5,7 +5,7 @@ import { writeGhzData, writeGrpcFrame } from './fixtures.js';
 import { runGhz, runH2load, saturateWithFrame } from './load.js';
 import { baseConfig, measured, type Measured, type Timing, type Tools } from './measure.js';
 import type { ScenarioContext } from './scenarios.js';
-import { startTokengate, type Pinning } from './servers.js';
+import { gauge, startTokengate, type Pinning } from './servers.js';
 import { fmt, ms } from './report.js';
 
 const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
@@ -43,7 +43,7 @@ export async function measureMemory(
       failures += Object.values(result.failures).reduce((sum, value) => sum + value, 0);
     }
     const rssMb = server.rssBytes() / 2 ** 20;
-    const entries = await cacheEntries(server.httpAddress);
+    const entries = await gauge(server, 'tokengate_token_cache_entries');
     return {
       rssMb,
       idleMb,
@@ -59,13 +59,6 @@ export async function measureMemory(
   } finally {
     await server.stop();
   }
-}
-
-async function cacheEntries(httpAddress: string | undefined): Promise<number> {
-  if (httpAddress === undefined) return NaN;
-  const text = await (await fetch(`http://${httpAddress}/metrics`)).text();
-  const match = /^tokengate_token_cache_entries(?:\{[^}]*\})? (\d+)/m.exec(text);
-  return match ? Number(match[1]) : NaN;
 }
 
 /**

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../test/support/paths.js';
 import { findTool } from '../test/support/tools.js';
-import { measureEnvoy } from './envoy-bench.js';
+import { envoyRow, measureEnvoy, type EnvoyRow } from './envoy-bench.js';
 import { measureMemory, measureOverload, measureWorkers, profileRepeatedToken } from './extras.js';
 import { Fixtures } from './fixtures.js';
 import { measureScenario, type ScenarioResult, type Tools } from './measure.js';
@@ -169,6 +169,7 @@ function targets(report: Extra): RunReport['targets'] {
   const find = (name: string) => report.scenarios.find((result) => result.scenario.name === name);
   const baseline = find('baseline (no-op server)');
   const out: RunReport['targets'] = [];
+  const repeated = find('repeated RS256 token (cache hits)');
   const perCheckUs = (result: ScenarioResult | undefined) =>
     result?.h2load ? 1e6 / result.h2load.perCpuSecond : NaN;
   const observability = report.pairs?.find((pair) => pair.pair.name === 'observability');
@@ -176,7 +177,7 @@ function targets(report: Extra): RunReport['targets'] {
     'repeated token': (result, base) =>
       `a cached check cost ${fmt(perCheckUs(result))} µs of server CPU against ${fmt(perCheckUs(base))} µs for the no-op server, whose work (grpc-js, HTTP/2, a full request decode) tokengate pays too. The difference is tokengate's own work on every check: the partial request decode, the SHA-256 of the token for the cache key, the time claims, the policy, the response encoding${observability?.ratio ? `, and the audit line and metrics, which the paired comparison puts at ${pct(1 - observability.ratio)} of throughput by themselves` : ', the audit line and the metrics'}. Reaching 90 % would leave ${fmt(perCheckUs(base) / 0.9 - perCheckUs(base))} µs for all of it.`,
     'unique RS256 tokens': (result, base) =>
-      `a check verifying RS256 cost ${fmt(perCheckUs(result))} µs of server CPU${find('repeated RS256 token (cache hits)')?.h2load ? `, ${fmt(perCheckUs(result) - perCheckUs(find('repeated RS256 token (cache hits)')))} µs more than a cache hit` : ''}: the strict parse (base64url and JSON of header and payload), the key lookup, the signature (\`node:crypto\`, OpenSSL), the audience and type checks and a SHA-256 of the signed part (what revocation by digest names). 55 % of this baseline is ${fmt(perCheckUs(base) / 0.55)} µs per check, so the cached path's own cost (above) would have to shrink before the signature fits.`,
+      `a check verifying RS256 cost ${fmt(perCheckUs(result))} µs of server CPU${repeated?.h2load ? `, ${fmt(perCheckUs(result) - perCheckUs(repeated))} µs more than a cache hit` : ''}: the strict parse (base64url and JSON of header and payload), the key lookup, the signature (\`node:crypto\`, OpenSSL), the audience and type checks and a SHA-256 of the signed part (what revocation by digest names). 55 % of this baseline is ${fmt(perCheckUs(base) / 0.55)} µs per check, so the cached path's own cost (above) would have to shrink before the signature fits.`,
   };
   const throughput = (name: string, min: number, label: string) => {
     const result = find(name);
@@ -200,7 +201,7 @@ function targets(report: Extra): RunReport['targets'] {
     throughput('unique RS256, one token, cache off', 0.55, 'unique RS256 tokens');
   } else throughput('unique RS256 tokens (every one verified)', 0.55, 'unique RS256 tokens');
 
-  const half = find('repeated RS256 token (cache hits)')?.halfRate;
+  const half = repeated?.halfRate;
   if (half) {
     const baselineHalf = baseline?.halfRate;
     out.push({
@@ -243,29 +244,28 @@ function targets(report: Extra): RunReport['targets'] {
     });
   }
   if (report.envoy) {
-    for (const transport of ['TCP', 'a Unix socket']) {
-      const alone = report.envoy.rows.find(
-        (row) => row.rps === 1_000 && row.setup.startsWith('Envoy alone'),
-      );
-      const noop = report.envoy.rows.find(
-        (row) => row.rps === 1_000 && row.setup.includes('no-op baseline'),
-      );
-      const withAuthz = report.envoy.rows.find(
-        (row) => row.rps === 1_000 && row.setup.endsWith(transport) && !row.setup.includes('no-op'),
-      );
+    const { rows } = report.envoy;
+    const alone = envoyRow(rows, 1_000, 'alone');
+    const noop = envoyRow(rows, 1_000, 'noop');
+    const over = (row: EnvoyRow, base: EnvoyRow) =>
+      [row.load.p50Ms - base.load.p50Ms, row.load.p99Ms - base.load.p99Ms] as const;
+    for (const [kind, transport] of [
+      ['tcp', 'TCP'],
+      ['unix', 'a Unix socket'],
+    ] as const) {
+      const withAuthz = envoyRow(rows, 1_000, kind);
       if (!alone || !withAuthz) continue;
-      const p50 = withAuthz.load.p50Ms - alone.load.p50Ms;
-      const p99 = withAuthz.load.p99Ms - alone.load.p99Ms;
-      const hop = noop
-        ? `; the no-op gRPC server behind the same Envoy adds ${ms(noop.load.p50Ms - alone.load.p50Ms)} / ${ms(noop.load.p99Ms - alone.load.p99Ms)}, so tokengate's own share is ${ms(withAuthz.load.p50Ms - noop.load.p50Ms)} / ${ms(withAuthz.load.p99Ms - noop.load.p99Ms)}`
-        : '';
+      const [p50, p99] = over(withAuthz, alone);
+      const hop = noop && over(noop, alone);
+      const share = noop && over(withAuthz, noop);
       out.push({
         target: `through Envoy at 1,000 /s over ${transport}: adds at most 0.3 ms at p50 and 1 ms at p99`,
-        measured: `adds ${ms(p50)} at p50, ${ms(p99)} at p99 over Envoy alone${hop} (failures: ${Object.keys(withAuthz.load.failures).length === 0 ? 0 : JSON.stringify(withAuthz.load.failures)})`,
+        measured: `adds ${ms(p50)} at p50, ${ms(p99)} at p99 over Envoy alone${hop && share ? `; the no-op gRPC server behind the same Envoy adds ${ms(hop[0])} / ${ms(hop[1])}, so tokengate's own share is ${ms(share[0])} / ${ms(share[1])}` : ''} (failures: ${Object.keys(withAuthz.load.failures).length === 0 ? 0 : JSON.stringify(withAuthz.load.failures)})`,
         met: p50 <= 0.3 && p99 <= 1 && Object.keys(withAuthz.load.failures).length === 0,
-        why: noop
-          ? `the ext_authz round trip itself costs more than the target here: a no-op gRPC server behind the same Envoy adds ${ms(noop.load.p50Ms - alone.load.p50Ms)} at p50 and ${ms(noop.load.p99Ms - alone.load.p99Ms)} at p99 over Envoy alone, with Envoy and h2load sharing one core of this 2-core machine; tokengate's own share over that server is ${ms(withAuthz.load.p50Ms - noop.load.p50Ms)} / ${ms(withAuthz.load.p99Ms - noop.load.p99Ms)}.`
-          : undefined,
+        why:
+          hop && share
+            ? `the ext_authz round trip itself costs more than the target here: a no-op gRPC server behind the same Envoy adds ${ms(hop[0])} at p50 and ${ms(hop[1])} at p99 over Envoy alone, with Envoy and h2load sharing one core of this 2-core machine; tokengate's own share over that server is ${ms(share[0])} / ${ms(share[1])}.`
+            : undefined,
       });
     }
   }

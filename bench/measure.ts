@@ -2,7 +2,13 @@ import { join } from 'node:path';
 import { writeGhzData, writeGrpcFrame } from './fixtures.js';
 import { runGhz, runH2load, type LoadResult } from './load.js';
 import type { Scenario, ScenarioContext } from './scenarios.js';
-import { startBaseline, startTokengate, type Pinning, type ServerProcess } from './servers.js';
+import {
+  metricsText,
+  startBaseline,
+  startTokengate,
+  type Pinning,
+  type ServerProcess,
+} from './servers.js';
 
 /** A load run and the server CPU it cost. */
 export interface Measured {
@@ -162,15 +168,13 @@ type Histogram = Map<number, number>;
 
 /** `tokengate_check_duration_seconds` buckets summed over labels, or none for the baseline. */
 export async function scrapeHistogram(server: ServerProcess): Promise<Histogram | undefined> {
-  if (server.httpAddress === undefined) return undefined;
-  let text: string;
+  let text: string | undefined;
   try {
-    const response = await fetch(`http://${server.httpAddress}/metrics`);
-    if (!response.ok) return undefined;
-    text = await response.text();
+    text = await metricsText(server);
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   const buckets: Histogram = new Map();
   for (const line of text.split('\n')) {
     const match = /^tokengate_check_duration_seconds_bucket\{.*le="([^"]+)".*\} (\d+)/.exec(line);

@@ -6,19 +6,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { authorizationService } from '../src/grpc/protos.js';
 import { buildEntry, type EntryKind, type RevocationEntry } from '../src/revocation/entry.js';
 import { RedisStore } from '../src/revocation/redis-store.js';
 import { startRedis, type RunningRedis } from '../test/support/redis.js';
+import { CheckClient } from '../test/support/tokengate.js';
 import { findTool } from '../test/support/tools.js';
-import { checkRequest, ISSUER, writeGrpcFrame } from './fixtures.js';
+import { ISSUER, writeGrpcFrame } from './fixtures.js';
 import { saturateWithFrame } from './load.js';
 import { baseConfig, type Measured, type Tools } from './measure.js';
 import { fmt, pct } from './report.js';
 import type { ScenarioContext } from './scenarios.js';
-import { startTokengate, type Pinning, type ServerProcess } from './servers.js';
+import { gauge, metricsText, startTokengate, type Pinning, type ServerProcess } from './servers.js';
 
 /** What a pair's setup gives the rounds: each side's config, and what to do around them. */
 export interface PreparedPair {
@@ -284,18 +283,6 @@ async function waitForEntries(server: ServerProcess, count: number): Promise<voi
   throw new Error(`tokengate's revocation mirror holds ${seen} entries, not ${count}, after 60 s`);
 }
 
-async function metricsText(server: ServerProcess): Promise<string | undefined> {
-  if (server.httpAddress === undefined) return undefined;
-  const response = await fetch(`http://${server.httpAddress}/metrics`);
-  return response.ok ? response.text() : undefined;
-}
-
-async function gauge(server: ServerProcess, name: string): Promise<number> {
-  const text = (await metricsText(server)) ?? '';
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : NaN;
-}
-
 /** `tokengate_checks_total` summed by decision, or undefined with metrics off. */
 async function decisions(server: ServerProcess): Promise<Record<string, number> | undefined> {
   let text: string | undefined;
@@ -313,22 +300,11 @@ async function decisions(server: ServerProcess): Promise<Record<string, number> 
   return out;
 }
 
-/** One direct Check with the bench request: the gRPC status code its decision carries. */
+/** One direct Check with the bench token: the gRPC status code its decision carries. */
 async function probe(address: string, token: string): Promise<number> {
-  const Client = grpc.makeGenericClientConstructor(authorizationService(), 'Authorization');
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as Record<
-    string,
-    Function
-  > & { close(): void };
+  const client = new CheckClient(address);
   try {
-    const response = await new Promise<{ status?: { code?: number } }>((resolve, reject) =>
-      client.Check!(
-        checkRequest(token),
-        { deadline: Date.now() + 5_000 },
-        (error: Error | null, value: { status?: { code?: number } }) =>
-          error ? reject(error) : resolve(value),
-      ),
-    );
+    const response = await client.check({ headers: { authorization: `Bearer ${token}` } });
     return response.status?.code ?? 0;
   } finally {
     client.close();

@@ -121,6 +121,20 @@ export class ServerProcess {
   }
 }
 
+/** The server's `/metrics` text, or undefined when it serves none (the baseline, metrics off). */
+export async function metricsText(server: ServerProcess): Promise<string | undefined> {
+  if (server.httpAddress === undefined) return undefined;
+  const response = await fetch(`http://${server.httpAddress}/metrics`);
+  return response.ok ? response.text() : undefined;
+}
+
+/** The value of one unlabelled (or single-series) metric, NaN when absent. */
+export async function gauge(server: ServerProcess, name: string): Promise<number> {
+  const text = (await metricsText(server)) ?? '';
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : NaN;
+}
+
 function cpuSecondsOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
