@@ -50,26 +50,28 @@ describe('the Redis store against a real redis-server', { skip: missing }, () =>
     await redis?.remove();
   });
 
+  /** A store on the test's Redis (or the one `extra.url` names), stopped after the suite. */
+  function storeOn(keyPrefix: string, extra: Partial<RedisStoreOptions> = {}): RedisStore {
+    const store = new RedisStore({
+      url: redis.url,
+      keyPrefix,
+      commandTimeout: 500,
+      heartbeatInterval: 100,
+      resyncInterval: 60_000,
+      maxEntries: 1_000,
+      log: silent,
+      ...extra,
+    });
+    stores.push(store);
+    return store;
+  }
+
   /** Two replicas sharing one key prefix, both loaded. */
   async function replicas(
     extra: Partial<RedisStoreOptions> = {},
     keyPrefix = `t${++prefix}:`,
   ): Promise<[RedisStore, RedisStore]> {
-    const make = () => {
-      const store = new RedisStore({
-        url: redis.url,
-        keyPrefix,
-        commandTimeout: 500,
-        heartbeatInterval: 100,
-        resyncInterval: 60_000,
-        maxEntries: 1_000,
-        log: silent,
-        ...extra,
-      });
-      stores.push(store);
-      return store;
-    };
-    const pair: [RedisStore, RedisStore] = [make(), make()];
+    const pair: [RedisStore, RedisStore] = [storeOn(keyPrefix, extra), storeOn(keyPrefix, extra)];
     await Promise.all(pair.map((store) => store.start(5_000)));
     assert.ok(
       pair.every((store) => store.syncedAt() !== undefined),
@@ -197,16 +199,7 @@ describe('the Redis store against a real redis-server', { skip: missing }, () =>
     await redis.stop({ kill: true });
     await redis.restart();
 
-    const fresh = new RedisStore({
-      url: redis.url,
-      keyPrefix,
-      commandTimeout: 500,
-      heartbeatInterval: 100,
-      resyncInterval: 60_000,
-      maxEntries: 1_000,
-      log: silent,
-    });
-    stores.push(fresh);
+    const fresh = storeOn(keyPrefix);
     await fresh.start(5_000);
     assert.ok(fresh.mirror.findFor(token({ jti: 'durable' }), Date.now()));
     assert.ok(fresh.mirror.findFor(token({ client_id: 'durable-app' }), Date.now()));
@@ -216,16 +209,7 @@ describe('the Redis store against a real redis-server', { skip: missing }, () =>
   test('starts with a stale mirror when Redis is down, and loads it once Redis comes up', async () => {
     const late = await startRedis(redisBin!);
     await late.stop();
-    const store = new RedisStore({
-      url: late.url,
-      keyPrefix: 'late:',
-      commandTimeout: 500,
-      heartbeatInterval: 100,
-      resyncInterval: 60_000,
-      maxEntries: 1_000,
-      log: silent,
-    });
-    stores.push(store);
+    const store = storeOn('late:', { url: late.url });
     try {
       await store.start(300);
       assert.equal(store.syncedAt(), undefined);
