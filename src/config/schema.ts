@@ -105,6 +105,16 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
       })
       .default({ level: 'info' }),
+    memory: z
+      .strictObject({
+        /**
+         * Resident size in MB past which V8 collects the old generation sooner (see
+         * `src/service/memory-limit.ts`); `auto`: 75 % of the container's memory limit shared by
+         * the workers, or 192 MB without one; `off`: V8's own heuristic throughout.
+         */
+        softLimit: z.union([z.number().int().min(32), z.enum(['auto', 'off'])]).default('auto'),
+      })
+      .default({ softLimit: 'auto' }),
     shutdown: z
       .strictObject({
         /** Time between NOT_SERVING and closing the listeners, so load balancers notice. */

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import {
   allow,
+  callerOf,
   deny,
-  subjectOf,
+  type Caller,
   type Decision,
   type DecisionOrigin,
-  type DecisionSubject,
 } from './decision.js';
 import { TokengateError } from './errors.js';
 import type { AuthzRequest } from './request.js';
@@ -27,6 +27,9 @@ export interface DecisionSink {
  * `internal_error` deny, so no fault can ever allow.
  */
 export class Authorizer {
+  /** One caller per verified token: a cached token's checks share it, and so do the sinks. */
+  private readonly callers = new WeakMap<VerifiedToken, Caller>();
+
   constructor(
     private readonly current: () => Snapshot,
     private readonly sinks: readonly DecisionSink[],
@@ -48,9 +51,9 @@ export class Authorizer {
       decision = deny('internal_error', { realm: snapshot.config.realm });
     }
 
-    // The builders make a fresh object per check, so naming it in place is safe and keeps one
-    // object shape (a copy here would cost more than the sinks that read it).
-    const trace = decision as { id?: string; idHeader?: boolean };
+    // The builders make a fresh object per check with both keys already there, so naming it in
+    // place is safe and keeps one object shape (a copy would cost more than the sinks reading it).
+    const trace = decision as { id: string | undefined; idHeader: boolean };
     trace.id = newDecisionId();
     trace.idHeader = snapshot.config.audit?.decisionIdHeader === true;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -86,16 +89,22 @@ export class Authorizer {
         token = await snapshot.verifier.verify(raw, digest);
       } catch (error) {
         this.logFault(request, error);
-        return denyFor(error, realm, { fingerprint: fingerprintOf(digest) });
+        return denyFor(error, realm, {
+          issuer: undefined,
+          fingerprint: fingerprintOf(digest),
+          subject: undefined,
+          clientId: undefined,
+          jti: undefined,
+        });
       }
     }
-    const subject = token && subjectOf(token.issuer, token.claims, token.fingerprint);
+    const caller = token && this.callerFor(token);
 
     try {
       if (token !== undefined) await snapshot.revocation?.assertNotRevoked(token);
     } catch (error) {
       this.logFault(request, error);
-      return denyFor(error, realm, subject);
+      return denyFor(error, realm, caller);
     }
 
     const verdict = await snapshot.policy.evaluate(request, token);
@@ -103,7 +112,7 @@ export class Authorizer {
       return deny(verdict.reason, {
         realm,
         scope: verdict.scope,
-        subject,
+        caller,
         origin: verdict.origin,
         shadow: verdict.shadow,
       });
@@ -120,7 +129,7 @@ export class Authorizer {
         await snapshot.revocation.claimOneTimeUse(token);
       } catch (error) {
         this.logFault(request, error);
-        return denyFor(error, realm, subject, verdict.origin);
+        return denyFor(error, realm, caller, verdict.origin);
       }
     }
 
@@ -140,10 +149,19 @@ export class Authorizer {
         ...headers.remove.filter((name) => !ruleNames.has(name)),
         ...(verdict.headerNames ?? []).filter((name) => !ruleNames.has(name)),
       ],
-      subject,
+      caller,
       origin: verdict.origin,
       shadow: verdict.shadow,
     });
+  }
+
+  private callerFor(token: VerifiedToken): Caller {
+    let caller = this.callers.get(token);
+    if (caller === undefined) {
+      caller = callerOf(token.issuer, token.claims, token.fingerprint);
+      this.callers.set(token, caller);
+    }
+    return caller;
   }
 
   private logFault(request: AuthzRequest, error: unknown): void {
@@ -158,9 +176,9 @@ export class Authorizer {
 function denyFor(
   error: unknown,
   realm: string,
-  subject?: DecisionSubject,
+  caller?: Caller,
   origin?: DecisionOrigin,
 ): Decision {
   if (!(error instanceof TokengateError)) throw error;
-  return deny(error.code, { realm, subject, origin });
+  return deny(error.code, { realm, caller, origin });
 }

@@ -1,7 +1,11 @@
 import { REASONS, type ReasonCode } from './reasons.js';
 
-/** What the decision log and the metrics know about the caller; never the token itself. */
-export interface DecisionSubject {
+/**
+ * What the decision log and the metrics know about the caller; never the token itself. The
+ * authorizer makes one per verified token and reuses it while the token is cached, so sinks may
+ * remember what they derive from it (the decision log keeps its escaped JSON).
+ */
+export interface Caller {
   /** Configured issuer name (not the URL). */
   issuer?: string;
   subject?: string;
@@ -17,12 +21,20 @@ export interface DecisionOrigin {
   rule?: string;
 }
 
-/** How a decision is named in the audit log and to Envoy; the authorizer sets it. */
-export interface DecisionTrace {
-  /** Unique, time-sortable id, also in `dynamic_metadata` as `decision_id`. */
-  readonly id?: string;
+/**
+ * Who asked, what decided, and how the decision is named in the audit log and to Envoy. Every
+ * decision has all of these keys, so the sinks and the response encoder read one object shape.
+ */
+export interface DecisionContext {
+  /** Absent when the request had no token. */
+  readonly caller: Caller | undefined;
+  /** Absent when no policy was reached (a token that failed verification). */
+  readonly origin: DecisionOrigin | undefined;
+  readonly shadow: ShadowOutcome | undefined;
+  /** Unique, time-sortable id, also in `dynamic_metadata` as `decision_id`; the authorizer sets it. */
+  readonly id: string | undefined;
   /** Also return the id as the `x-tokengate-decision-id` header (`audit.decisionIdHeader`). */
-  readonly idHeader?: boolean;
+  readonly idHeader: boolean;
 }
 
 export type HeaderPair = readonly [name: string, value: string];
@@ -35,24 +47,22 @@ export interface ShadowOutcome {
   readonly rule?: string;
 }
 
-export interface AllowDecision extends DecisionSubject, DecisionOrigin, DecisionTrace {
+export interface AllowDecision extends DecisionContext {
   readonly kind: 'allow';
   readonly reason: ReasonCode;
   /** Headers set on the upstream request, overwriting any the client sent. */
   readonly headersToSet: readonly HeaderPair[];
   /** Headers removed from the upstream request. */
   readonly headersToRemove: readonly string[];
-  readonly shadow?: ShadowOutcome;
 }
 
-export interface DenyDecision extends DecisionSubject, DecisionOrigin, DecisionTrace {
+export interface DenyDecision extends DecisionContext {
   readonly kind: 'deny';
   readonly reason: ReasonCode;
   readonly status: number;
   /** Headers on the response to the client, `www-authenticate` among them. */
   readonly responseHeaders: readonly HeaderPair[];
   readonly body: string;
-  readonly shadow?: ShadowOutcome;
 }
 
 export type Decision = AllowDecision | DenyDecision;
@@ -62,7 +72,7 @@ export interface DenyOptions {
   realm: string;
   /** Space-separated scopes for an `insufficient_scope` challenge. */
   scope?: string;
-  subject?: DecisionSubject;
+  caller?: Caller;
   origin?: DecisionOrigin;
   shadow?: ShadowOutcome;
 }
@@ -92,9 +102,11 @@ export function deny(reason: ReasonCode, options: DenyOptions): DenyDecision {
     status: spec.status,
     responseHeaders,
     body,
-    ...options.subject,
-    ...options.origin,
-    ...(options.shadow && { shadow: options.shadow }),
+    caller: options.caller,
+    origin: options.origin,
+    shadow: options.shadow,
+    id: undefined,
+    idHeader: false,
   };
 }
 
@@ -116,7 +128,7 @@ export interface AllowOptions {
   reason?: ReasonCode;
   headersToSet?: readonly HeaderPair[];
   headersToRemove?: readonly string[];
-  subject?: DecisionSubject;
+  caller?: Caller;
   origin?: DecisionOrigin;
   shadow?: ShadowOutcome;
 }
@@ -128,23 +140,25 @@ export function allow(options: AllowOptions = {}): AllowDecision {
     reason: options.reason ?? 'allowed',
     headersToSet: options.headersToSet ?? [],
     headersToRemove: options.headersToRemove ?? [],
-    ...options.subject,
-    ...options.origin,
-    ...(options.shadow && { shadow: options.shadow }),
+    caller: options.caller,
+    origin: options.origin,
+    shadow: options.shadow,
+    id: undefined,
+    idHeader: false,
   };
 }
 
 /** The identity fields of a verified token that logs and metrics may carry. */
-export function subjectOf(
+export function callerOf(
   issuer: string,
   claims: Readonly<Record<string, unknown>>,
   fingerprint: string,
-): DecisionSubject {
+): Caller {
   return {
     issuer,
     fingerprint,
-    ...(typeof claims.sub === 'string' ? { subject: claims.sub } : {}),
-    ...(typeof claims.client_id === 'string' ? { clientId: claims.client_id } : {}),
-    ...(typeof claims.jti === 'string' ? { jti: claims.jti } : {}),
+    subject: typeof claims.sub === 'string' ? claims.sub : undefined,
+    clientId: typeof claims.client_id === 'string' ? claims.client_id : undefined,
+    jti: typeof claims.jti === 'string' ? claims.jti : undefined,
   };
 }

@@ -40,10 +40,11 @@ export interface RevocationStage {
   claimOneTimeUse(token: VerifiedToken): Promise<void>;
 }
 
+const NO_POLICY: DecisionOrigin = {};
+const MISSING: PolicyVerdict = { kind: 'deny', reason: 'token_missing', origin: NO_POLICY };
+const ALLOWED: PolicyVerdict = { kind: 'allow', reason: 'allowed', origin: NO_POLICY };
+
 /** Without configured policies: every request needs a valid token, and that is all. */
 export const REQUIRE_TOKEN: PolicyStage = {
-  evaluate: (_request, token) =>
-    token === undefined
-      ? { kind: 'deny', reason: 'token_missing', origin: {} }
-      : { kind: 'allow', reason: 'allowed', origin: {} },
+  evaluate: (_request, token) => (token === undefined ? MISSING : ALLOWED),
 };

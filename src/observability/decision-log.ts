@@ -1,5 +1,5 @@
 import { symbols, type Logger } from 'pino';
-import type { Decision } from '../decision/decision.js';
+import type { Caller, Decision, DecisionOrigin } from '../decision/decision.js';
 import type { DecisionSink } from '../decision/authorizer.js';
 import type { AuthzRequest } from '../decision/request.js';
 import { traceIdOf } from './traceparent.js';
@@ -18,8 +18,25 @@ interface LineStream {
 
 const quote = JSON.stringify;
 
-/** Longest time a decision line waits in memory before it is written. */
+/**
+ * Decisions are queued and written in batches: 64 lines (about 40 KiB), or 20 ms after the first
+ * of a batch, whichever comes first. Each write of the asynchronous stream is a round trip
+ * through the libuv thread pool on the process's own core; one write per check cost about as
+ * much as building the line. Building the batch's lines together, rather than one between each
+ * two checks, also keeps the builder's code and data in the CPU caches: the same lines cost less
+ * than half as much that way.
+ */
+export const BATCH_LINES = 64;
 const FLUSH_DELAY_MS = 20;
+
+/** A decision waiting for its line; the objects are read-only once decided. */
+interface Queued {
+  readonly request: AuthzRequest;
+  readonly decision: Decision;
+  readonly seconds: number;
+  /** When it was recorded, in epoch milliseconds: the line's `time`. */
+  readonly at: number;
+}
 
 /**
  * The decision audit log: one info line per decision, who asked for what and how it ended. It
@@ -39,9 +56,11 @@ export class DecisionLog implements DecisionSink {
   private readonly bindings: string;
   private lastMs = -1;
   private lastTime = '';
-  private pending = '';
+  private readonly queue: Queued[] = [];
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly callers = new WeakMap<Caller, string>();
+  private readonly origins = new WeakMap<DecisionOrigin, string>();
 
   constructor(
     private readonly log: Logger,
@@ -60,58 +79,84 @@ export class DecisionLog implements DecisionSink {
     // A shadow outcome is what an operator rolling out a policy watches for: never sample it out.
     if (decision.kind === 'allow' && decision.shadow === undefined && !this.sampled()) return;
 
-    let line = this.head + this.time() + this.bindings;
-    line += field('decisionId', decision.id);
-    line += field('requestId', request.id);
-    line += field('traceId', traceIdOf(request.headers.traceparent));
-    line += field('source', request.source.address);
-    line += field('method', request.method);
-    line += field('host', request.host);
-    line += field('path', request.path);
-    line += field('issuer', decision.issuer);
-    line += field('subject', decision.subject);
-    line += field('clientId', decision.clientId);
-    line += field('fingerprint', decision.fingerprint);
-    line += field('jti', decision.jti);
-    line += field('policy', decision.policy);
-    line += field('rule', decision.rule);
-    if (decision.shadow) line += `,"shadow":${quote(decision.shadow)}`;
-    line += field('decision', decision.kind);
-    line += field('reason', decision.reason);
-    line += `,"status":${decision.kind === 'deny' ? decision.status : 200}`;
-    line += `,"latencyMs":${Math.round(seconds * 1e6) / 1e3},"msg":"decision"}\n`;
-    this.enqueue(line);
-  }
-
-  /** Writes the lines still queued; the service calls it on shutdown. */
-  flush(): void {
-    this.flushScheduled = false;
-    clearTimeout(this.timer);
-    if (this.pending === '') return;
-    const lines = this.pending;
-    this.pending = '';
-    this.stream.write(lines);
-  }
-
-  /**
-   * Lines go out in batches: at 32 KiB, or 20 ms after the first line of a batch, whichever
-   * comes first. Each write of the asynchronous stream is a round trip through the libuv thread
-   * pool on the process's own core; writing once per event-loop turn, as before, cost about as
-   * much as building the lines.
-   */
-  private enqueue(line: string): void {
-    this.pending += line;
-    if (this.pending.length >= 32_768) this.flush();
+    this.queue.push({ request, decision, seconds, at: Date.now() });
+    if (this.queue.length >= BATCH_LINES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.timer = setTimeout(this.flushLater, FLUSH_DELAY_MS);
     }
   }
 
-  private readonly flushLater = () => this.flush();
+  /** Writes the lines still queued; the service calls it on shutdown. */
+  flush(): void {
+    this.flushScheduled = false;
+    clearTimeout(this.timer);
+    if (this.queue.length === 0) return;
+    let lines = '';
+    for (const entry of this.queue) lines += this.line(entry);
+    this.queue.length = 0;
+    this.stream.write(lines);
+  }
 
-  private time(): string {
-    const now = Date.now();
+  private line({ request, decision, seconds, at }: Queued): string {
+    // The decision id (ULID alphabet), trace id (checked hex), decision and reason (closed sets)
+    // and numbers need no escaping; every other value does.
+    const traceId = traceIdOf(request.headers.traceparent);
+    const shadow = decision.shadow === undefined ? '' : `,"shadow":${quote(decision.shadow)}`;
+    const status = decision.kind === 'deny' ? decision.status : 200;
+    return (
+      `${this.head}${this.time(at)}${this.bindings},"decisionId":"${decision.id}"` +
+      `${field('requestId', request.id)}${traceId === undefined ? '' : `,"traceId":"${traceId}"`}` +
+      `${field('source', request.source.address)}${field('method', request.method)}` +
+      `${field('host', request.host)}${field('path', request.path)}` +
+      `${this.callerFields(decision.caller)}${this.originFields(decision.origin)}${shadow}` +
+      `,"decision":"${decision.kind}","reason":"${decision.reason}","status":${status}` +
+      `,"latencyMs":${Math.round(seconds * 1e6) / 1e3},"msg":"decision"}\n`
+    );
+  }
+
+  /**
+   * The caller's part of the line, escaped once per caller: a cached token's checks share one
+   * caller object. A caller without an issuer belongs to a token that failed verification and is
+   * not seen again, so it is not remembered.
+   */
+  private callerFields(caller: Caller | undefined): string {
+    if (caller === undefined) return '';
+    let fields = this.callers.get(caller);
+    if (fields === undefined) {
+      fields =
+        field('issuer', caller.issuer) +
+        field('subject', caller.subject) +
+        field('clientId', caller.clientId) +
+        field('fingerprint', caller.fingerprint) +
+        field('jti', caller.jti);
+      if (caller.issuer !== undefined) this.callers.set(caller, fields);
+    }
+    return fields;
+  }
+
+  /** The policy and rule, escaped once per compiled rule (whose origin object every verdict shares). */
+  private originFields(origin: DecisionOrigin | undefined): string {
+    if (origin === undefined) return '';
+    let fields = this.origins.get(origin);
+    if (fields === undefined) {
+      fields = field('policy', origin.policy) + field('rule', origin.rule);
+      this.origins.set(origin, fields);
+    }
+    return fields;
+  }
+
+  private readonly flushLater = () => {
+    try {
+      this.flush();
+    } catch (error) {
+      // Building a line from decided values cannot fail; if it ever did, it must not crash.
+      this.queue.length = 0;
+      this.log.error({ err: { message: (error as Error)?.message } }, 'decision log write failed');
+    }
+  };
+
+  private time(now: number): string {
     if (now !== this.lastMs) {
       this.lastMs = now;
       this.lastTime = new Date(now).toISOString();

@@ -26,6 +26,8 @@ interface CompiledRule {
   readonly match: CompiledMatch;
   readonly program?: CelProgram;
   readonly headerNames: readonly string[];
+  /** The verdict's origin, made once: decisions share it, and the decision log its JSON. */
+  readonly origin: { readonly policy: string; readonly rule: string };
 }
 
 interface CompiledPolicy {
@@ -35,6 +37,8 @@ interface CompiledPolicy {
   readonly unmatched: 'deny' | 'require-token';
   readonly rules: readonly CompiledRule[];
   readonly index: RuleIndex;
+  /** Origin of a verdict no rule gave. */
+  readonly origin: { readonly policy: string };
 }
 
 /** Lines explaining how a verdict came about, collected only by {@link PolicyEngine.explain}. */
@@ -138,7 +142,7 @@ export class PolicyEngine implements PolicyStage {
       }
 
       trace?.push(`rule ${rule.name}: matches`);
-      const verdict = judge(policy.name, rule, request, token, trace);
+      const verdict = judge(rule, request, token, trace);
       if (rule.config.mode === 'shadow') {
         trace?.push(
           `rule ${rule.name} is in shadow mode: it would ${verdict.kind} (${verdict.reason}); ` +
@@ -170,6 +174,7 @@ function compilePolicy(
       program: compileExpression(rule.require.expression),
     }),
     headerNames: Object.keys(rule.headers),
+    origin: { policy: name, rule: rule.name ?? `#${index}` },
   }));
   return {
     name,
@@ -178,6 +183,7 @@ function compilePolicy(
     unmatched: unmatchedOutcome,
     rules: compiled,
     index: new RuleIndex(compiled.map((rule) => rule.match)),
+    origin: { policy: name },
   };
 }
 
@@ -186,7 +192,7 @@ function unmatched(
   token: VerifiedToken | undefined,
   trace: Trace,
 ): PolicyVerdict {
-  const origin = { policy: policy.name };
+  const { origin } = policy;
   if (policy.unmatched === 'deny') {
     trace?.push(`no rule matches; unmatched requests are denied`);
     return deny('no_matching_rule', origin);
@@ -198,14 +204,12 @@ function unmatched(
 }
 
 function judge(
-  policy: string,
   rule: CompiledRule,
   request: AuthzRequest,
   token: VerifiedToken | undefined,
   trace: Trace,
 ): PolicyVerdict {
-  const origin = { policy, rule: rule.name };
-  const { config } = rule;
+  const { config, origin } = rule;
 
   if (config.deny) {
     trace?.push(`rule ${rule.name}: denies every request`);

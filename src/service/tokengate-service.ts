@@ -8,6 +8,7 @@ import { ConfigReloader } from './reload.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { HttpServer } from '../http/http-server.js';
 import { openAuditLog, type AuditLog } from '../observability/audit-log.js';
+import { heapGrowthFromCommandLine, SoftMemoryLimit, softLimitBytes } from './memory-limit.js';
 import { Metrics } from '../observability/metrics.js';
 import { IssuerKeyStore, type KeySource } from '../tokens/key-store.js';
 import { TokenCache } from '../tokens/token-cache.js';
@@ -42,6 +43,7 @@ export class TokengateService {
   private readonly cache: TokenCache;
   private snapshot: Snapshot;
   private draining = false;
+  private readonly memoryLimit: SoftMemoryLimit | undefined;
 
   private constructor(
     private loaded: LoadedConfig,
@@ -76,7 +78,14 @@ export class TokengateService {
       revocation: this.revocations.guard,
     };
 
-    this.registerStateMetrics();
+    const limitBytes = heapGrowthFromCommandLine()
+      ? undefined
+      : softLimitBytes(config.memory.softLimit, config.workers);
+    this.memoryLimit =
+      limitBytes === undefined
+        ? undefined
+        : new SoftMemoryLimit({ limitBytes, log: log.child({ component: 'memory' }) });
+    this.registerStateMetrics(limitBytes);
     this.metrics.configLoaded(loaded.hash);
 
     const metricsOn = config.metrics.enabled;
@@ -128,6 +137,7 @@ export class TokengateService {
     await service.http.listen();
     await service.startAdmin();
     service.updateReadiness();
+    service.memoryLimit?.start();
     if (options.configFile !== undefined) service.watchConfig(options.configFile);
     options.log.info(
       {
@@ -178,6 +188,7 @@ export class TokengateService {
     await this.admin?.shutdown();
     await this.revocations.stop();
     await this.audit.close();
+    this.memoryLimit?.stop();
     this.options.log.info({ outcome }, 'stopped');
     return outcome;
   }
@@ -240,8 +251,20 @@ export class TokengateService {
   }
 
   /** Gauges read at scrape time from state the cache and key stores keep. */
-  private registerStateMetrics(): void {
+  private registerStateMetrics(softLimit: number | undefined): void {
     const { metrics, cache } = this;
+    metrics.scrapeGauge(
+      'tokengate_memory_soft_limit_bytes',
+      'The soft memory limit (resident bytes); absent when off or when node sets --heap-growing-percent.',
+      [],
+      () => (softLimit === undefined ? [] : [[{}, softLimit]]),
+    );
+    metrics.scrapeGauge(
+      'tokengate_memory_soft_limit_active',
+      'Whether the process is over its soft memory limit and V8 collects sooner (1) or not (0).',
+      [],
+      () => (this.memoryLimit === undefined ? [] : [[{}, this.memoryLimit.bounded ? 1 : 0]]),
+    );
     metrics.scrapeGauge(
       'tokengate_token_cache_entries',
       'Verified tokens in the cache.',

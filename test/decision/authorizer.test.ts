@@ -109,8 +109,20 @@ describe('Authorizer', () => {
     if (decision.kind !== 'allow') return;
     assert.deepEqual(decision.headersToSet, [['x-auth-subject', 'alice']]);
     assert.deepEqual(decision.headersToRemove, ['x-auth-scopes']);
-    assert.equal(decision.subject, 'alice');
-    assert.equal(decision.issuer, 'corp');
+    assert.equal(decision.caller?.subject, 'alice');
+    assert.equal(decision.caller?.issuer, 'corp');
+  });
+
+  test('gives the checks of one cached token one caller object', async () => {
+    const headers = await bearer();
+    const authorizer = new Authorizer(() => snapshot(), [], silent);
+    const first = await authorizer.check(request(headers));
+    const second = await authorizer.check(request(headers));
+    assert.equal(second.reason, 'allowed');
+    assert.equal(first.caller, second.caller);
+    const other = await authorizer.check(request(await bearer()));
+    assert.notEqual(other.caller, first.caller);
+    assert.notEqual(other.caller?.jti, first.caller?.jti);
   });
 
   test('names a rejected token by fingerprint only', async () => {
@@ -119,8 +131,9 @@ describe('Authorizer', () => {
     const tampered = `${token.slice(0, -4)}AAAA`;
     const decision = await run({ authorization: `Bearer ${tampered}` });
     assert.equal(decision.reason, 'signature_invalid');
-    assert.equal(decision.fingerprint, fingerprint(tampered));
-    assert.equal(decision.subject, undefined);
+    assert.equal(decision.caller?.fingerprint, fingerprint(tampered));
+    assert.equal(decision.caller?.subject, undefined);
+    assert.equal(decision.caller?.issuer, undefined);
   });
 
   test('denies with internal_error when the policy stage throws', async () => {

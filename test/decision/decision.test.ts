@@ -81,11 +81,11 @@ describe('deny()', () => {
   test('carries subject and origin for the log, never into the response', () => {
     const decision = deny('token_revoked', {
       realm: 'api',
-      subject: { issuer: 'corp', subject: 'alice', fingerprint: 'abcdef0123456789' },
+      caller: { issuer: 'corp', subject: 'alice', fingerprint: 'abcdef0123456789' },
       origin: { policy: 'orders', rule: 'read' },
     });
-    assert.equal(decision.subject, 'alice');
-    assert.equal(decision.policy, 'orders');
+    assert.equal(decision.caller?.subject, 'alice');
+    assert.equal(decision.origin?.policy, 'orders');
     const visible = decision.body + decision.responseHeaders.map(([, v]) => v).join('');
     assert.ok(!visible.includes('alice') && !visible.includes('abcdef0123456789'));
   });
@@ -139,13 +139,28 @@ describe('allow()', () => {
       reason: 'anonymous',
       headersToSet: [['x-auth-subject', 'alice']],
       headersToRemove: ['authorization'],
-      subject: { issuer: 'corp', subject: 'alice' },
+      caller: { issuer: 'corp', subject: 'alice' },
       origin: { policy: 'public' },
     });
     assert.equal(decision.reason, 'anonymous');
     assert.deepEqual(decision.headersToSet, [['x-auth-subject', 'alice']]);
     assert.deepEqual(decision.headersToRemove, ['authorization']);
-    assert.equal(decision.issuer, 'corp');
-    assert.equal(decision.policy, 'public');
+    assert.equal(decision.caller?.issuer, 'corp');
+    assert.equal(decision.origin?.policy, 'public');
+  });
+});
+
+describe('decision shape', () => {
+  test('every allow and every deny has the same keys, whatever the options', () => {
+    const caller = { issuer: 'corp', fingerprint: 'f' };
+    const shadow = { kind: 'deny', reason: 'policy_denied' } as const;
+    const keysOf = (decision: object) => Object.keys(decision).join(',');
+    const allows = [allow(), allow({ caller, origin: { policy: 'p' }, shadow, reason: 'anonymous' })];
+    const denies = [
+      deny('token_missing', { realm: 'r' }),
+      deny('insufficient_scope', { realm: 'r', scope: 'a', caller, origin: {}, shadow }),
+    ];
+    assert.equal(keysOf(allows[0]!), keysOf(allows[1]!));
+    assert.equal(keysOf(denies[0]!), keysOf(denies[1]!));
   });
 });

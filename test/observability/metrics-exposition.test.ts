@@ -28,6 +28,8 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   tokengate_config_reloads_total: { type: 'counter', labels: ['result'] },
   tokengate_introspection_requests_total: { type: 'counter', labels: ['issuer', 'result'] },
   tokengate_ready: { type: 'gauge', labels: [] },
+  tokengate_memory_soft_limit_bytes: { type: 'gauge', labels: [] },
+  tokengate_memory_soft_limit_active: { type: 'gauge', labels: [] },
 };
 
 describe('metrics after a known sequence of checks', () => {

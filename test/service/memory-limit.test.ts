@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import {
+  BOUNDED_GROWING_PERCENT,
+  DEFAULT_SOFT_LIMIT_MB,
+  heapGrowthFromCommandLine,
+  RELEASE_SHARE,
+  SoftMemoryLimit,
+  softLimitBytes,
+} from '../../src/service/memory-limit.js';
+
+const MB = 2 ** 20;
+const GB = 2 ** 30;
+const silent = pino({ level: 'silent' });
+const MODULE = fileURLToPath(new URL('../../src/service/memory-limit.js', import.meta.url));
+
+describe('soft memory limit', () => {
+  test('takes the configured size, a share of the container limit, or the default', () => {
+    assert.equal(softLimitBytes('off', 1, 512 * MB, 16 * GB), undefined);
+    assert.equal(softLimitBytes(300, 4, 512 * MB, 16 * GB), 300 * MB);
+    assert.equal(softLimitBytes('auto', 1, 512 * MB, 16 * GB), 384 * MB);
+    assert.equal(softLimitBytes('auto', 2, 512 * MB, 16 * GB), 192 * MB);
+    // No container limit reads as 0 or as 2^64 - 1, depending on the Node version.
+    assert.equal(softLimitBytes('auto', 1, 0, 16 * GB), DEFAULT_SOFT_LIMIT_MB * MB);
+    assert.equal(softLimitBytes('auto', 1, 2 ** 64 - 1, 16 * GB), DEFAULT_SOFT_LIMIT_MB * MB);
+    assert.equal(softLimitBytes('auto', 1, undefined, 16 * GB), DEFAULT_SOFT_LIMIT_MB * MB);
+  });
+
+  test('bounds growth over the limit and gives it back only well under it', () => {
+    let rss = 100 * MB;
+    const set: number[] = [];
+    const limit = new SoftMemoryLimit({
+      limitBytes: 200 * MB,
+      log: silent,
+      readRss: () => rss,
+      setGrowingPercent: (percent) => set.push(percent),
+    });
+    const at = (mb: number) => {
+      rss = mb * MB;
+      limit.check();
+      return limit.bounded;
+    };
+    assert.equal(at(150), false);
+    assert.equal(at(201), true);
+    assert.equal(at(250), true);
+    assert.equal(at(200 * RELEASE_SHARE + 1), true, 'still bounded just above the release point');
+    assert.equal(at(200 * RELEASE_SHARE - 1), false);
+    assert.equal(at(199), false);
+    assert.deepEqual(set, [BOUNDED_GROWING_PERCENT, 0], 'the flag is set once per change');
+  });
+
+  test('leaves the heap to the command line when it sets the growth', () => {
+    assert.equal(heapGrowthFromCommandLine(['--heap-growing-percent=50']), true);
+    assert.equal(heapGrowthFromCommandLine(['--heap_growing_percent=0']), true);
+    assert.equal(heapGrowthFromCommandLine(['--max-old-space-size=512']), false);
+  });
+
+  test('over the limit, keeps the old generation well below what V8 grows it to by itself', () => {
+    const bounded = churn(32);
+    const unbounded = churn(undefined);
+    assert.equal(bounded.bounded, true);
+    assert.equal(unbounded.bounded, false);
+    assert.ok(
+      bounded.maxOldMb < unbounded.maxOldMb * 0.8,
+      `old generation peaked at ${bounded.maxOldMb.toFixed(0)} MB limited, ${unbounded.maxOldMb.toFixed(0)} MB not`,
+    );
+  });
+});
+
+/**
+ * Runs, in a fresh process, a load shaped like the service's under saturation: a small live set
+ * and a stream of objects that each live long enough (200,000 at a time) to be promoted before
+ * they die, with a soft limit of `limitMb` (or none) checked every 20 ms by the real flag setter.
+ */
+function churn(limitMb: number | undefined): { bounded: boolean; maxOldMb: number } {
+  const script = `
+    import v8 from 'node:v8';
+    import { pino } from 'pino';
+    const { SoftMemoryLimit } = await import(${JSON.stringify(MODULE)});
+    const limit = ${limitMb === undefined ? 'undefined' : `new SoftMemoryLimit({ limitBytes: ${limitMb} * 2 ** 20, log: pino({ level: 'silent' }), intervalMs: 20 })`};
+    limit?.start();
+    const live = Array.from({ length: 100_000 }, (_, i) => ({ i, s: 'entry-' + i }));
+    const ring = new Array(200_000);
+    let maxOld = 0;
+    for (let round = 0; round < 60; round++) {
+      for (let i = 0; i < 100_000; i++) {
+        ring[(round * 100_000 + i) % ring.length] = { i, payload: [i, i + 1], s: 'x' + (i % 1000) };
+      }
+      const old = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size;
+      if (old > maxOld) maxOld = old;
+      limit?.check();
+    }
+    limit?.stop();
+    console.log(JSON.stringify({ bounded: limit?.bounded ?? false, maxOldMb: maxOld / 2 ** 20, live: live.length }));
+  `;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return JSON.parse(run.stdout) as { bounded: boolean; maxOldMb: number };
+}
