@@ -27,9 +27,6 @@ export interface DecisionSink {
  * `internal_error` deny, so no fault can ever allow.
  */
 export class Authorizer {
-  /** One caller per verified token: a cached token's checks share it, and so do the sinks. */
-  private readonly callers = new WeakMap<VerifiedToken, Caller>();
-
   constructor(
     private readonly current: () => Snapshot,
     private readonly sinks: readonly DecisionSink[],
@@ -98,7 +95,7 @@ export class Authorizer {
         });
       }
     }
-    const caller = token && this.callerFor(token);
+    const caller = token && callerOf(token.issuer, token.claims, token.fingerprint);
 
     try {
       if (token !== undefined) await snapshot.revocation?.assertNotRevoked(token);
@@ -153,15 +150,6 @@ export class Authorizer {
       origin: verdict.origin,
       shadow: verdict.shadow,
     });
-  }
-
-  private callerFor(token: VerifiedToken): Caller {
-    let caller = this.callers.get(token);
-    if (caller === undefined) {
-      caller = callerOf(token.issuer, token.claims, token.fingerprint);
-      this.callers.set(token, caller);
-    }
-    return caller;
   }
 
   private logFault(request: AuthzRequest, error: unknown): void {

@@ -1,10 +1,6 @@
 import { REASONS, type ReasonCode } from './reasons.js';
 
-/**
- * What the decision log and the metrics know about the caller; never the token itself. The
- * authorizer makes one per verified token and reuses it while the token is cached, so sinks may
- * remember what they derive from it (the decision log keeps its escaped JSON).
- */
+/** What the decision log and the metrics know about the caller; never the token itself. */
 export interface Caller {
   /** Configured issuer name (not the URL). */
   issuer?: string;

@@ -113,18 +113,6 @@ describe('Authorizer', () => {
     assert.equal(decision.caller?.issuer, 'corp');
   });
 
-  test('gives the checks of one cached token one caller object', async () => {
-    const headers = await bearer();
-    const authorizer = new Authorizer(() => snapshot(), [], silent);
-    const first = await authorizer.check(request(headers));
-    const second = await authorizer.check(request(headers));
-    assert.equal(second.reason, 'allowed');
-    assert.equal(first.caller, second.caller);
-    const other = await authorizer.check(request(await bearer()));
-    assert.notEqual(other.caller, first.caller);
-    assert.notEqual(other.caller?.jti, first.caller?.jti);
-  });
-
   test('names a rejected token by fingerprint only', async () => {
     const headers = await bearer();
     const token = headers.authorization.slice(7);

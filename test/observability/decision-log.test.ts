@@ -198,4 +198,16 @@ describe('decision audit log', () => {
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.traceId, undefined);
   });
+
+  test('leaves out what a decision does not have: id, caller, policy', () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    sink.record(request, deny('token_missing', { realm: 'r' }), 0.001);
+    sink.flush();
+    const line = lines[0]!;
+    for (const name of ['decisionId', 'issuer', 'subject', 'fingerprint', 'jti', 'policy', 'rule']) {
+      assert.equal(name in line, false, `${name} written`);
+    }
+    assert.equal(line.reason, 'token_missing');
+  });
 });
