@@ -76,7 +76,7 @@ export interface PairTiming {
 }
 
 export const PAIR_TIMING: Record<'full' | 'quick', PairTiming> = {
-  full: { warmupSeconds: 2, roundSeconds: 3, rounds: 6, sessions: 2 },
+  full: { warmupSeconds: 2, roundSeconds: 3, rounds: 6, sessions: 4 },
   quick: { warmupSeconds: 1, roundSeconds: 2, rounds: 4, sessions: 1 },
 };
 

@@ -87,8 +87,11 @@ export class SoftMemoryLimit {
     this.check();
   }
 
+  /** Stops checking; V8's heuristic is given back if the bound applied. */
   stop(): void {
     clearInterval(this.timer);
+    if (this.boundNow) this.setGrowingPercent(0);
+    this.boundNow = false;
   }
 
   /** Compares the resident size with the limit once; the timer calls it every second. */

@@ -50,6 +50,10 @@ describe('soft memory limit', () => {
     assert.equal(at(200 * RELEASE_SHARE - 1), false);
     assert.equal(at(199), false);
     assert.deepEqual(set, [BOUNDED_GROWING_PERCENT, 0], 'the flag is set once per change');
+    at(300);
+    limit.stop();
+    assert.equal(limit.bounded, false);
+    assert.deepEqual(set, [BOUNDED_GROWING_PERCENT, 0, BOUNDED_GROWING_PERCENT, 0], 'stop gives it back');
   });
 
   test('leaves the heap to the command line when it sets the growth', () => {
@@ -93,8 +97,9 @@ function churn(limitMb: number | undefined): { bounded: boolean; maxOldMb: numbe
       if (old > maxOld) maxOld = old;
       limit?.check();
     }
+    const bounded = limit?.bounded ?? false;
     limit?.stop();
-    console.log(JSON.stringify({ bounded: limit?.bounded ?? false, maxOldMb: maxOld / 2 ** 20, live: live.length }));
+    console.log(JSON.stringify({ bounded, maxOldMb: maxOld / 2 ** 20, live: live.length }));
   `;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
