@@ -25,7 +25,7 @@ interface HistogramState {
 }
 
 /** Observations of one histogram series: a count per bucket (not cumulative), a sum, a count. */
-export class DurationSeries {
+class DurationSeries {
   private readonly counts: Float64Array;
   sum = 0;
   count = 0;
@@ -35,6 +35,7 @@ export class DurationSeries {
   }
 
   observe(value: number): void {
+    if (!Number.isFinite(value)) return; // prom-client would throw; a duration is always finite
     this.sum += value;
     this.count += 1;
     const bounds = this.bounds;
@@ -85,9 +86,13 @@ export class Metrics implements DecisionSink {
   /**
    * Checks counted since the last scrape, by label set: a plain increment on the check path,
    * handed to prom-client when it collects (its `inc` hashes the label object on every call).
-   * The sets are closed (decisions, reason codes, configured names), so the map stays small.
+   * Keyed by decision, reason, issuer and policy in turn; the sets are closed (decisions, reason
+   * codes, configured names), so the maps stay small.
    */
-  private readonly uncounted = new Map<string, Map<string, Map<string, Map<string, CheckSeries>>>>();
+  private readonly uncounted = new Map<
+    string,
+    Map<string, Map<string, Map<string, CheckSeries>>>
+  >();
 
   /**
    * Check durations by decision, bucketed here and handed to prom-client's histogram when it

@@ -30,9 +30,7 @@ export function softLimitBytes(
   if (typeof setting === 'number') return setting * 2 ** 20;
   // No limit reads as 0 on some Node versions and as 2^64 - 1 (cgroup "max") on others.
   const limited = constrained !== undefined && constrained > 0 && constrained < physical;
-  return limited
-    ? (constrained * CONTAINER_SHARE) / workers
-    : DEFAULT_SOFT_LIMIT_MB * 2 ** 20;
+  return limited ? (constrained * CONTAINER_SHARE) / workers : DEFAULT_SOFT_LIMIT_MB * 2 ** 20;
 }
 
 export interface SoftMemoryLimitOptions {
@@ -102,7 +100,11 @@ export class SoftMemoryLimit {
       this.boundNow = true;
       this.setGrowingPercent(BOUNDED_GROWING_PERCENT);
       log.info(
-        { rssMb: mb(rss), softLimitMb: mb(limitBytes), heapGrowingPercent: BOUNDED_GROWING_PERCENT },
+        {
+          rssMb: mb(rss),
+          softLimitMb: mb(limitBytes),
+          heapGrowingPercent: BOUNDED_GROWING_PERCENT,
+        },
         'over the soft memory limit; old-generation growth bounded',
       );
     } else if (this.boundNow && rss < limitBytes * RELEASE_SHARE) {

@@ -155,7 +155,10 @@ describe('decision shape', () => {
     const caller = { issuer: 'corp', fingerprint: 'f' };
     const shadow = { kind: 'deny', reason: 'policy_denied' } as const;
     const keysOf = (decision: object) => Object.keys(decision).join(',');
-    const allows = [allow(), allow({ caller, origin: { policy: 'p' }, shadow, reason: 'anonymous' })];
+    const allows = [
+      allow(),
+      allow({ caller, origin: { policy: 'p' }, shadow, reason: 'anonymous' }),
+    ];
     const denies = [
       deny('token_missing', { realm: 'r' }),
       deny('insufficient_scope', { realm: 'r', scope: 'a', caller, origin: {}, shadow }),

@@ -205,7 +205,15 @@ describe('decision audit log', () => {
     sink.record(request, deny('token_missing', { realm: 'r' }), 0.001);
     sink.flush();
     const line = lines[0]!;
-    for (const name of ['decisionId', 'issuer', 'subject', 'fingerprint', 'jti', 'policy', 'rule']) {
+    for (const name of [
+      'decisionId',
+      'issuer',
+      'subject',
+      'fingerprint',
+      'jti',
+      'policy',
+      'rule',
+    ]) {
       assert.equal(name in line, false, `${name} written`);
     }
     assert.equal(line.reason, 'token_missing');

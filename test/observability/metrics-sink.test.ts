@@ -9,7 +9,10 @@ const DURATION = 'tokengate_check_duration_seconds';
 const request = {} as AuthzRequest;
 
 /** The same histogram as prom-client builds it when every duration goes through its `observe`. */
-function stockHistogram(): { registry: Registry<RegistryContentType>; histogram: Histogram<'decision'> } {
+function stockHistogram(): {
+  registry: Registry<RegistryContentType>;
+  histogram: Histogram<'decision'>;
+} {
   const registry = new Registry<RegistryContentType>();
   const histogram = new Histogram({
     name: DURATION,
@@ -27,11 +30,19 @@ const DURATIONS = [
 ];
 
 function decisions(): [Decision, number][] {
-  const caller = { issuer: 'corp', fingerprint: 'f', subject: 's', clientId: undefined, jti: undefined };
+  const caller = {
+    issuer: 'corp',
+    fingerprint: 'f',
+    subject: 's',
+    clientId: undefined,
+    jti: undefined,
+  };
   const origin = { policy: 'orders', rule: 'read' };
   return DURATIONS.flatMap((seconds, i): [Decision, number][] => [
     [allow({ caller, origin }), seconds],
-    ...(i % 3 === 0 ? [[deny('token_expired', { realm: 'r', caller }), seconds * 2] as [Decision, number]] : []),
+    ...(i % 3 === 0
+      ? [[deny('token_expired', { realm: 'r', caller }), seconds * 2] as [Decision, number]]
+      : []),
   ]);
 }
 

@@ -53,7 +53,11 @@ describe('soft memory limit', () => {
     at(300);
     limit.stop();
     assert.equal(limit.bounded, false);
-    assert.deepEqual(set, [BOUNDED_GROWING_PERCENT, 0, BOUNDED_GROWING_PERCENT, 0], 'stop gives it back');
+    assert.deepEqual(
+      set,
+      [BOUNDED_GROWING_PERCENT, 0, BOUNDED_GROWING_PERCENT, 0],
+      'stop gives it back',
+    );
   });
 
   test('leaves the heap to the command line when it sets the growth', () => {
