@@ -52,8 +52,8 @@ export interface SoftMemoryLimitOptions {
  * Why: under saturating load, objects of checks still in flight outlive the young generation's
  * collections and are promoted, and V8 then lets the old generation fill with them to several
  * times the live size (a process with a 30 MB live heap sat above 200 MB resident). Bounding the
- * growth all the time kept it near 130 MB but cost about 15 % of throughput in the benchmark's
- * paired comparison, so the bound applies only where memory is short. Unlike
+ * growth all the time kept it near 130 MB but cost 19 % of throughput in the benchmark's paired
+ * comparison, so the bound applies only where memory is short. Unlike
  * `--max-old-space-size`, a soft limit never kills the process: a live set larger than the limit
  * costs more collections, not a crash.
  *
