@@ -3,7 +3,7 @@ import { writeGhzData, writeGrpcFrame } from './fixtures.js';
 import { runGhz, runH2load, type LoadResult } from './load.js';
 import type { Scenario, ScenarioContext } from './scenarios.js';
 import {
-  metricsText,
+  metricsTextIfReachable,
   startBaseline,
   startTokengate,
   type Pinning,
@@ -168,12 +168,7 @@ type Histogram = Map<number, number>;
 
 /** `tokengate_check_duration_seconds` buckets summed over labels, or none for the baseline. */
 export async function scrapeHistogram(server: ServerProcess): Promise<Histogram | undefined> {
-  let text: string | undefined;
-  try {
-    text = await metricsText(server);
-  } catch {
-    return undefined;
-  }
+  const text = await metricsTextIfReachable(server);
   if (text === undefined) return undefined;
   const buckets: Histogram = new Map();
   for (const line of text.split('\n')) {

@@ -18,7 +18,13 @@ import { saturateWithFrame } from './load.js';
 import { baseConfig, type Measured, type Tools } from './measure.js';
 import { fmt, pct } from './report.js';
 import type { ScenarioContext } from './scenarios.js';
-import { gauge, metricsText, startTokengate, type Pinning, type ServerProcess } from './servers.js';
+import {
+  gauge,
+  metricsTextIfReachable,
+  startTokengate,
+  type Pinning,
+  type ServerProcess,
+} from './servers.js';
 
 /** What a pair's setup gives the rounds: each side's config, and what to do around them. */
 export interface PreparedPair {
@@ -301,12 +307,7 @@ async function waitForEntries(server: ServerProcess, count: number): Promise<voi
 
 /** `tokengate_checks_total` summed by decision, or undefined with metrics off. */
 async function decisions(server: ServerProcess): Promise<Record<string, number> | undefined> {
-  let text: string | undefined;
-  try {
-    text = await metricsText(server);
-  } catch {
-    return undefined;
-  }
+  const text = await metricsTextIfReachable(server);
   if (text === undefined) return undefined;
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {

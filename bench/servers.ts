@@ -137,6 +137,15 @@ export async function metricsText(server: ServerProcess): Promise<string | undef
   return response.ok ? response.text() : undefined;
 }
 
+/** Like {@link metricsText}, but undefined also when the server cannot be reached. */
+export async function metricsTextIfReachable(server: ServerProcess): Promise<string | undefined> {
+  try {
+    return await metricsText(server);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The value of one unlabelled (or single-series) metric, NaN when absent. */
 export async function gauge(server: ServerProcess, name: string): Promise<number> {
   const text = (await metricsText(server)) ?? '';
