@@ -186,13 +186,20 @@ export class Metrics implements DecisionSink {
   private seriesOf(decision: Decision): CheckSeries {
     const issuer = decision.caller?.issuer ?? '';
     const policy = decision.origin?.policy ?? '';
-    const byReason = child(this.uncounted, decision.kind, () => new Map());
-    const byIssuer = child(byReason, decision.reason, () => new Map());
+    return (
+      this.uncounted.get(decision.kind)?.get(decision.reason)?.get(issuer)?.get(policy) ??
+      this.addSeries(decision.kind, decision.reason, issuer, policy)
+    );
+  }
+
+  /** A label set's first check: makes the maps on its way and its series. */
+  private addSeries(decision: string, reason: string, issuer: string, policy: string): CheckSeries {
+    const byReason = child(this.uncounted, decision, () => new Map());
+    const byIssuer = child(byReason, reason, () => new Map());
     const byPolicy = child(byIssuer, issuer, () => new Map());
-    return child(byPolicy, policy, () => ({
-      labels: { decision: decision.kind, reason: decision.reason, issuer, policy },
-      count: 0,
-    }));
+    const series = { labels: { decision, reason, issuer, policy }, count: 0 };
+    byPolicy.set(policy, series);
+    return series;
   }
 
   private countChecks(): void {
