@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DecisionSink } from '../decision/authorizer.js';
-import { createLogger } from './logger.js';
+import { byteDestination, createLogger } from './logger.js';
 import { DecisionLog } from './decision-log.js';
 import type { AuditConfig } from './observability-config.js';
 
@@ -30,13 +30,17 @@ export async function openAuditLog(config: AuditConfig, log: Logger): Promise<Au
 
   // Loaded only here: it brings date-fns, which a stdout deployment need not load at startup.
   const { default: pinoRoll } = await import('pino-roll');
-  const stream = await pinoRoll({
-    file: destination.path,
-    size: typeof destination.maxSize === 'number' ? `${destination.maxSize}m` : destination.maxSize,
-    ...(destination.frequency === undefined ? {} : { frequency: destination.frequency }),
-    limit: { count: destination.keep },
-    mkdir: true,
-  });
+  const stream = byteDestination(
+    await pinoRoll({
+      file: destination.path,
+      contentMode: 'buffer',
+      size:
+        typeof destination.maxSize === 'number' ? `${destination.maxSize}m` : destination.maxSize,
+      ...(destination.frequency === undefined ? {} : { frequency: destination.frequency }),
+      limit: { count: destination.keep },
+      mkdir: true,
+    }),
+  );
   const fileLog = createLogger({ level: 'info', destination: stream });
   const sink = new DecisionLog(fileLog.child({ component: 'decision' }), options);
   return {

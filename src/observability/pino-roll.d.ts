@@ -10,6 +10,8 @@ declare module 'pino-roll' {
     mkdir?: boolean;
     symlink?: boolean;
     sync?: boolean;
+    /** Passed to SonicBoom: `buffer` makes it queue and write Buffers as they are. */
+    contentMode?: 'buffer' | 'utf8';
   }
 
   interface RollingStream extends DestinationStream {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { allow, deny } from '../../src/decision/decision.js';
 import type { AuthzRequest } from '../../src/decision/request.js';
-import { BATCH_LINES, DecisionLog } from '../../src/observability/decision-log.js';
+import { BATCH_LINES, DecisionLog, escaped } from '../../src/observability/decision-log.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { AUDIT_FIELDS } from './fixture.js';
 
@@ -156,6 +156,40 @@ describe('decision audit log', () => {
       lines.map((line) => [line.path, line.host]),
       values.map((value) => [value, value]),
     );
+  });
+
+  test('writes a batch as UTF-8 when any one of its values is not plain ASCII', () => {
+    const { lines, log } = capture();
+    const sink = new DecisionLog(log);
+    const origin = { policy: 'commandes', rule: 'rédacteurs' };
+    sink.record(request, allow({ caller: verified }), 0.001);
+    sink.record(request, allow({ caller: { ...verified, subject: 'Zoë 名前 🙂' } }), 0.001);
+    sink.flush();
+    sink.record(request, allow({ caller: verified, origin }), 0.001);
+    sink.flush();
+    sink.record(request, allow({ caller: verified }), 0.001);
+    sink.flush();
+    assert.deepEqual(
+      lines.map((line) => [line.subject, line.rule]),
+      [
+        ['alice', undefined],
+        ['Zoë 名前 🙂', undefined],
+        ['alice', 'rédacteurs'],
+        ['alice', undefined],
+      ],
+    );
+  });
+
+  test('escapes every code unit, alone and paired, exactly as JSON.stringify does', () => {
+    for (let unit = 0; unit <= 0xffff; unit += 1) {
+      const alone = String.fromCharCode(unit);
+      const inText = `a${alone}b`;
+      assert.equal(escaped(alone), JSON.stringify(alone).slice(1, -1), `U+${unit.toString(16)}`);
+      assert.equal(escaped(inText), JSON.stringify(inText).slice(1, -1), `U+${unit.toString(16)}`);
+    }
+    for (const text of ['🙂', '\ud83d\ude42\ud83d', '\ude42\ud83d', 'x\ud800\udc00"y']) {
+      assert.equal(escaped(text), JSON.stringify(text).slice(1, -1));
+    }
   });
 
   test('keeps every line whole when one value is larger than a batch', () => {

@@ -4,12 +4,15 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import {
-  BOUNDED_GROWING_PERCENT,
   DEFAULT_SOFT_LIMIT_MB,
+  growingPercentFor,
   heapGrowthFromCommandLine,
+  MAX_GROWING_PERCENT,
+  MIN_GROWING_PERCENT,
   RELEASE_SHARE,
   SoftMemoryLimit,
   softLimitBytes,
+  TARGET_SHARE,
 } from '../../src/service/memory-limit.js';
 
 const MB = 2 ** 20;
@@ -29,14 +32,39 @@ describe('soft memory limit', () => {
     assert.equal(softLimitBytes('auto', 1, undefined, 16 * GB), DEFAULT_SOFT_LIMIT_MB * MB);
   });
 
-  test('bounds growth over the limit and gives it back only well under it', () => {
+  test('lets the old generation fill what is left under the target, within bounds', () => {
+    const at = (rss: number, oldCommitted: number, live: number) =>
+      growingPercentFor({
+        rss: rss * MB,
+        targetBytes: 190 * MB,
+        oldCommitted: oldCommitted * MB,
+        live: live * MB,
+      });
+    // 40 MB of headroom on top of 60 MB committed: 100 MB for a 40 MB live set.
+    assert.equal(at(150, 60, 40), 150);
+    // Over the target, the old generation must shrink below its committed size.
+    assert.equal(at(200, 70, 40), 50);
+    // A larger live set in the same room collects more often.
+    assert.equal(at(150, 60, 60), 66);
+    assert.equal(at(250, 60, 55), MIN_GROWING_PERCENT, 'never below the floor');
+    assert.equal(at(100, 60, 10), MAX_GROWING_PERCENT, 'never past the ceiling');
+  });
+
+  test('bounds growth over the limit, follows the live size, and lets go only well under it', () => {
     let rss = 100 * MB;
+    let old = { committed: 60 * MB, used: 58 * MB };
+    let collected: (() => void) | undefined;
     const set: number[] = [];
     const limit = new SoftMemoryLimit({
       limitBytes: 200 * MB,
       log: silent,
       readRss: () => rss,
+      readOldGeneration: () => old,
       setGrowingPercent: (percent) => set.push(percent),
+      onFullCollection: (callback) => {
+        collected = callback;
+        return () => (collected = undefined);
+      },
     });
     const at = (mb: number) => {
       rss = mb * MB;
@@ -44,20 +72,36 @@ describe('soft memory limit', () => {
       return limit.bounded;
     };
     assert.equal(at(150), false);
+    assert.equal(collected, undefined, 'no collection is observed while V8 decides');
     assert.equal(at(201), true);
-    assert.equal(at(250), true);
+    // Until a full collection is seen, the old generation's use stands in for the live size.
+    const target = 200 * TARGET_SHARE;
+    const expected = (live: number) =>
+      growingPercentFor({ rss, targetBytes: target * MB, oldCommitted: old.committed, live });
+    assert.equal(limit.growingPercent, expected(58 * MB));
+    assert.equal(limit.growingPercent, MIN_GROWING_PERCENT);
+
+    // A full collection leaves 30 MB alive and gives pages back: more room, more growth.
+    old = { committed: 40 * MB, used: 30 * MB };
+    collected!();
+    assert.equal(at(170), true);
+    assert.equal(limit.growingPercent, expected(30 * MB));
+    assert.ok(limit.growingPercent > MIN_GROWING_PERCENT);
+    const afterCollection = set.length;
+    assert.equal(at(170), true);
+    assert.equal(set.length, afterCollection, 'the flag is set only when the growth changes');
+
     assert.equal(at(200 * RELEASE_SHARE + 1), true, 'still bounded just above the release point');
     assert.equal(at(200 * RELEASE_SHARE - 1), false);
+    assert.equal(collected, undefined, 'the observer stops with the bound');
+    assert.equal(limit.growingPercent, 0);
+    assert.equal(set.at(-1), 0, "V8's heuristic is given back");
     assert.equal(at(199), false);
-    assert.deepEqual(set, [BOUNDED_GROWING_PERCENT, 0], 'the flag is set once per change');
     at(300);
+    assert.ok(set.at(-1)! > 0);
     limit.stop();
     assert.equal(limit.bounded, false);
-    assert.deepEqual(
-      set,
-      [BOUNDED_GROWING_PERCENT, 0, BOUNDED_GROWING_PERCENT, 0],
-      'stop gives it back',
-    );
+    assert.equal(set.at(-1), 0, 'stop gives it back');
   });
 
   test('leaves the heap to the command line when it sets the growth', () => {
