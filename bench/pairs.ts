@@ -13,7 +13,6 @@ import {
   DEFAULT_SOFT_LIMIT_MB,
   MAX_GROWING_PERCENT,
   MIN_GROWING_PERCENT,
-  TARGET_SHARE,
 } from '../src/service/memory-limit.js';
 import { startRedis, type RunningRedis } from '../test/support/redis.js';
 import { CheckClient } from '../test/support/tokengate.js';
@@ -160,13 +159,13 @@ export const PAIRS: Pair[] = [
   },
   {
     name: 'memory limit',
-    description: `repeated RS256 token; A has the soft memory limit off (\`memory.softLimit: off\`: V8's own old-generation growth throughout), B has the default (\`auto\`: ${DEFAULT_SOFT_LIMIT_MB} MB resident on this machine, which sets no container limit; past it, the old generation may grow past its live size only as far as fits under ${pct(TARGET_SHARE)} of the limit, ${MIN_GROWING_PERCENT} % to ${MAX_GROWING_PERCENT} %, worked out again every second)`,
+    description: `repeated RS256 token; A has the soft memory limit off (\`memory.softLimit: off\`: V8's own old-generation growth throughout), B has the default (\`auto\`: ${DEFAULT_SOFT_LIMIT_MB} MB resident on this machine, which sets no container limit; past it, the old generation may grow past its live size only as far as fits under the limit, ${MIN_GROWING_PERCENT} % to ${MAX_GROWING_PERCENT} %, worked out again every second)`,
     aLabel: 'soft limit off',
     bLabel: 'soft limit auto',
     minRatio: 0.95,
     target: 'the soft memory limit costs at most 5 % of Check throughput',
     whyNot: (result) =>
-      `over the limit V8 runs a full collection each time the old generation fills what is left under ${pct(TARGET_SHARE)} of the limit, more often than its own heuristic under saturating load (a cached check cost ${fmt(1e6 / result.a!.medianPerCpu)} µs of server CPU with the limit off and ${fmt(1e6 / result.b!.medianPerCpu)} µs with it). A higher \`memory.softLimit\` trades memory back for throughput.`,
+      `over the limit V8 runs a full collection each time the old generation fills what is left under the limit, more often than its own heuristic under saturating load (a cached check cost ${fmt(1e6 / result.a!.medianPerCpu)} µs of server CPU with the limit off and ${fmt(1e6 / result.b!.medianPerCpu)} µs with it). A higher \`memory.softLimit\` trades memory back for throughput.`,
     prepare: async () => ({
       a: { memory: { softLimit: 'off' } },
       b: {},
@@ -225,7 +224,7 @@ async function prepareRevocation(
             target: `resident memory under ${RSS_LIMIT_MB} MB with ${fmt(REVOCATION_ENTRIES)} revocation entries`,
             measured: `${fmt(rssMb, 1)} MB after its load rounds, with ${fmt(entries)} entries in the mirror (from /metrics); no-entries server after the same rounds ${fmt(emptyMb, 1)} MB`,
             met: rssMb < RSS_LIMIT_MB && entries >= REVOCATION_ENTRIES,
-            why: `the entries took the ready server from ${fmt(emptyIdleMb, 1)} to ${fmt(fullIdleMb, 1)} MB before any load; the saturating rounds then grew both servers (the no-entries one to ${fmt(emptyMb, 1)} MB). Under load V8's old generation fills with promoted garbage between full collections; past the soft memory limit (\`memory.softLimit\`, ${DEFAULT_SOFT_LIMIT_MB} MB here) tokengate bounds that growth to what fits under ${pct(TARGET_SHARE)} of the limit (the *memory limit* pair measures what that costs), and what remains above the limit is the live set, the young generation (up to 32 MB) and buffers outside the heap.`,
+            why: `the entries took the ready server from ${fmt(emptyIdleMb, 1)} to ${fmt(fullIdleMb, 1)} MB before any load; the saturating rounds then grew both servers (the no-entries one to ${fmt(emptyMb, 1)} MB). Under load V8's old generation fills with promoted garbage between full collections; past the soft memory limit (\`memory.softLimit\`, ${DEFAULT_SOFT_LIMIT_MB} MB here) tokengate bounds that growth to what fits under the limit (the *memory limit* pair measures what that costs), and what remains above the limit is the live set, the young generation (up to 32 MB) and buffers outside the heap.`,
           },
         ],
       };

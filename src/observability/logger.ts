@@ -38,14 +38,19 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/** A stream that takes bytes as well as strings. */
+export interface ByteStream {
+  write(chunk: Buffer | string): unknown;
+}
+
 /**
  * Lets a SonicBoom in buffer mode take pino's string lines too, so the decision log can hand it
  * bytes it has already encoded: in its default mode SonicBoom measures each string's UTF-8
  * length on the way in and encodes it twice more on the way out (for the write, and again when
  * the write completes), which at saturating load cost about as much as building the audit lines.
  */
-export function byteDestination<T extends object>(sonic: T): T & DestinationStream {
-  const stream = sonic as T & { write(chunk: Buffer | string): unknown };
+export function byteDestination<T extends object>(sonic: T): T & DestinationStream & ByteStream {
+  const stream = sonic as T & ByteStream;
   const writeBytes = stream.write.bind(stream);
   stream.write = (chunk) => writeBytes(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return stream;

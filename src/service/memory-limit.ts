@@ -7,12 +7,6 @@ import type { Logger } from 'pino';
 export const DEFAULT_SOFT_LIMIT_MB = 192;
 /** Share of a container's memory limit that the soft limit takes by default. */
 export const CONTAINER_SHARE = 0.75;
-/**
- * While over the limit, the old generation may grow to fill what the process has left under this
- * share of the limit; the share keeps the young generation's swings and buffers outside the heap
- * from carrying the resident size past the limit itself.
- */
-export const TARGET_SHARE = 0.95;
 /** The least growth past the live size allowed while bounded, in %: below it collections thrash. */
 export const MIN_GROWING_PERCENT = 30;
 /** The most growth allowed while bounded, in %: about V8's own largest step. */
@@ -88,8 +82,8 @@ export function growingPercentFor(input: {
 /**
  * A soft memory limit, in the spirit of Go's GOMEMLIMIT: once the process's resident size passes
  * it, V8 is told how far the old generation may grow past what the last full collection left
- * alive (`--heap-growing-percent`), so that it fills what the process has left under 95 % of the
- * limit and no more. The growth is worked out again every second from the resident size, the old
+ * alive (`--heap-growing-percent`), so that it fills what the process has left under the limit and
+ * no more. The growth is worked out again every second from the resident size, the old
  * generation's committed size and its live size, so a process with a small live set collects
  * rarely and one with a large live set as often as it must. Once the resident size is back under
  * 70 % of the limit, the heuristic is V8's again.
@@ -99,8 +93,8 @@ export function growingPercentFor(input: {
  * times the live size (a process with a 30 MB live heap sat above 200 MB resident). Bounding the
  * growth all the time, to a fixed 30 %, kept it near 130 MB but cost 19 % of throughput in the
  * benchmark's paired comparison; a fixed bound over the limit alone still cost a process holding
- * 100,000 revocation entries 6 % (its larger live set meant more frequent and longer full
- * collections). Unlike `--max-old-space-size`, a soft limit never kills the process: a live set
+ * 100,000 revocation entries up to 6 % (most likely because its larger live set made the full
+ * collections both more frequent and longer). Unlike `--max-old-space-size`, a soft limit never kills the process: a live set
  * larger than the limit costs more collections, not a crash.
  *
  * V8 reads `--heap-growing-percent` each time it sets the next collection's limit, so setting it
@@ -177,7 +171,7 @@ export class SoftMemoryLimit {
     const old = this.readOldGeneration();
     const percent = growingPercentFor({
       rss,
-      targetBytes: this.options.limitBytes * TARGET_SHARE,
+      targetBytes: this.options.limitBytes,
       oldCommitted: old.committed,
       live: this.live ?? old.used,
     });

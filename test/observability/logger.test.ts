@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { createLogger, REDACTED_PATHS } from '../../src/observability/logger.js';
+import { pino } from 'pino';
+import { byteDestination, createLogger, REDACTED_PATHS } from '../../src/observability/logger.js';
 
 const SECRET = 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln';
 
@@ -100,5 +105,36 @@ describe('logger redaction', () => {
     const log = createLogger({ level: 'info', destination: out.destination });
     log.debug({ authorization: SECRET }, 'hidden');
     assert.equal(out.lines.length, 0);
+  });
+
+  test('a buffer-mode destination takes pino string lines and bytes alike, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokengate-log-'));
+    try {
+      const file = join(dir, 'out.log');
+      const stream = byteDestination(
+        pino.destination({ dest: file, sync: false, contentMode: 'buffer' }),
+      );
+      await once(stream, 'ready');
+      const log = createLogger({ level: 'info', destination: stream });
+      log.info({ who: 'Zoë' }, 'first');
+      stream.write(Buffer.from('{"msg":"bytes","who":"名前"}\n'));
+      log.info('third');
+      stream.end();
+      await once(stream, 'close');
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.deepEqual(
+        lines.map((line) => [line.msg, line.who]),
+        [
+          ['first', 'Zoë'],
+          ['bytes', '名前'],
+          ['third', undefined],
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,6 @@ import {
   RELEASE_SHARE,
   SoftMemoryLimit,
   softLimitBytes,
-  TARGET_SHARE,
 } from '../../src/service/memory-limit.js';
 
 const MB = 2 ** 20;
@@ -75,9 +74,8 @@ describe('soft memory limit', () => {
     assert.equal(collected, undefined, 'no collection is observed while V8 decides');
     assert.equal(at(201), true);
     // Until a full collection is seen, the old generation's use stands in for the live size.
-    const target = 200 * TARGET_SHARE;
     const expected = (live: number) =>
-      growingPercentFor({ rss, targetBytes: target * MB, oldCommitted: old.committed, live });
+      growingPercentFor({ rss, targetBytes: 200 * MB, oldCommitted: old.committed, live });
     assert.equal(limit.growingPercent, expected(58 * MB));
     assert.equal(limit.growingPercent, MIN_GROWING_PERCENT);
 
