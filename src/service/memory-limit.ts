@@ -94,8 +94,8 @@ export function growingPercentFor(input: {
  * growth all the time, to a fixed 30 %, kept it near 130 MB but cost 19 % of throughput in the
  * benchmark's paired comparison; a fixed bound over the limit alone still cost a process holding
  * 100,000 revocation entries up to 6 % (most likely because its larger live set made the full
- * collections both more frequent and longer). Unlike `--max-old-space-size`, a soft limit never kills the process: a live set
- * larger than the limit costs more collections, not a crash.
+ * collections both more frequent and longer). Unlike `--max-old-space-size`, a soft limit never
+ * kills the process: a live set larger than the limit costs more collections, not a crash.
  *
  * V8 reads `--heap-growing-percent` each time it sets the next collection's limit, so setting it
  * while running takes effect. When the command line sets the flag itself, the operator has

@@ -49,7 +49,7 @@ describe('soft memory limit', () => {
     assert.equal(at(100, 60, 10), MAX_GROWING_PERCENT, 'never past the ceiling');
   });
 
-  test('bounds growth over the limit, follows the live size, and lets go only well under it', () => {
+  test('bounds growth over the limit, follows the live size, lets go well under it', () => {
     let rss = 100 * MB;
     let old = { committed: 60 * MB, used: 58 * MB };
     let collected: (() => void) | undefined;
