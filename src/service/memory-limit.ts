@@ -63,18 +63,18 @@ export interface SoftMemoryLimitOptions {
 }
 
 /**
- * The growth past the live size that lets the old generation fill what is left under the target
- * and no more: `(committed + target - rss) / live - 1`, within {@link MIN_GROWING_PERCENT} and
+ * The growth past the live size that lets the old generation fill what is left under the limit
+ * and no more: `(committed + limit - rss) / live - 1`, within {@link MIN_GROWING_PERCENT} and
  * {@link MAX_GROWING_PERCENT}. `live` is what a full collection left; before the first one seen,
  * the old generation's current use, which overstates it and so errs on the side of memory.
  */
 export function growingPercentFor(input: {
   rss: number;
-  targetBytes: number;
+  limitBytes: number;
   oldCommitted: number;
   live: number;
 }): number {
-  const budget = input.oldCommitted + input.targetBytes - input.rss;
+  const budget = input.oldCommitted + input.limitBytes - input.rss;
   const percent = Math.floor((budget / Math.max(input.live, 1) - 1) * 100);
   return Math.min(MAX_GROWING_PERCENT, Math.max(MIN_GROWING_PERCENT, percent));
 }
@@ -103,7 +103,7 @@ export function growingPercentFor(input: {
  */
 export class SoftMemoryLimit {
   private timer: NodeJS.Timeout | undefined;
-  private boundNow = false;
+  /** The growth V8 is held to, in %; 0 while V8 decides, so it is also whether the bound applies. */
   private percent = 0;
   /** The old generation's use after the latest full collection seen while bounded. */
   private live: number | undefined;
@@ -124,7 +124,7 @@ export class SoftMemoryLimit {
 
   /** Whether the bound applies now. */
   get bounded(): boolean {
-    return this.boundNow;
+    return this.percent > 0;
   }
 
   /** The growth past the live size V8 is held to now, in %; 0 when V8 decides. */
@@ -141,15 +141,14 @@ export class SoftMemoryLimit {
   /** Stops checking; V8's heuristic is given back if the bound applied. */
   stop(): void {
     clearInterval(this.timer);
-    if (this.boundNow) this.release();
+    if (this.bounded) this.release();
   }
 
   /** Compares the resident size with the limit once; the timer calls it every second. */
   check(): void {
     const rss = this.readRss();
     const { limitBytes, log } = this.options;
-    if (!this.boundNow && rss > limitBytes) {
-      this.boundNow = true;
+    if (!this.bounded && rss > limitBytes) {
       this.live = undefined;
       this.stopObserving = this.onFullCollection(() => {
         this.live = this.readOldGeneration().used;
@@ -159,10 +158,10 @@ export class SoftMemoryLimit {
         { rssMb: mb(rss), softLimitMb: mb(limitBytes), heapGrowingPercent: this.percent },
         'over the soft memory limit; old-generation growth bounded',
       );
-    } else if (this.boundNow && rss < limitBytes * RELEASE_SHARE) {
+    } else if (this.bounded && rss < limitBytes * RELEASE_SHARE) {
       this.release();
       log.info({ rssMb: mb(rss), softLimitMb: mb(limitBytes) }, 'back under the soft memory limit');
-    } else if (this.boundNow) {
+    } else if (this.bounded) {
       this.adjust(rss);
     }
   }
@@ -171,7 +170,7 @@ export class SoftMemoryLimit {
     const old = this.readOldGeneration();
     const percent = growingPercentFor({
       rss,
-      targetBytes: this.options.limitBytes,
+      limitBytes: this.options.limitBytes,
       oldCommitted: old.committed,
       live: this.live ?? old.used,
     });
@@ -182,7 +181,6 @@ export class SoftMemoryLimit {
   }
 
   private release(): void {
-    this.boundNow = false;
     this.stopObserving?.();
     this.stopObserving = undefined;
     this.percent = 0;

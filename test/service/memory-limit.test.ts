@@ -31,11 +31,11 @@ describe('soft memory limit', () => {
     assert.equal(softLimitBytes('auto', 1, undefined, 16 * GB), DEFAULT_SOFT_LIMIT_MB * MB);
   });
 
-  test('lets the old generation fill what is left under the target, within bounds', () => {
+  test('lets the old generation fill what is left under the limit, within bounds', () => {
     const at = (rss: number, oldCommitted: number, live: number) =>
       growingPercentFor({
         rss: rss * MB,
-        targetBytes: 190 * MB,
+        limitBytes: 190 * MB,
         oldCommitted: oldCommitted * MB,
         live: live * MB,
       });
@@ -75,7 +75,7 @@ describe('soft memory limit', () => {
     assert.equal(at(201), true);
     // Until a full collection is seen, the old generation's use stands in for the live size.
     const expected = (live: number) =>
-      growingPercentFor({ rss, targetBytes: 200 * MB, oldCommitted: old.committed, live });
+      growingPercentFor({ rss, limitBytes: 200 * MB, oldCommitted: old.committed, live });
     assert.equal(limit.growingPercent, expected(58 * MB));
     assert.equal(limit.growingPercent, MIN_GROWING_PERCENT);
 
