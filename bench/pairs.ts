@@ -129,6 +129,11 @@ const READY_RSS = new WeakMap<ServerProcess, number>();
 const idleMb = (server: ServerProcess) => (READY_RSS.get(server) ?? NaN) / 2 ** 20;
 const RSS_LIMIT_MB = 200;
 
+/** A pair that differs in config alone: nothing to set up before the rounds or to close after. */
+function configsOnly(a: Record<string, unknown>, b: Record<string, unknown>): Pair['prepare'] {
+  return async () => ({ a, b, close: async () => undefined });
+}
+
 export const PAIRS: Pair[] = [
   {
     name: 'observability',
@@ -140,11 +145,10 @@ export const PAIRS: Pair[] = [
     target: 'metrics and the audit log together cost at most 5 % of Check throughput',
     whyNot: (result) =>
       `a cached check cost ${fmt(1e6 / result.a!.medianPerCpu)} µs of server CPU with them off and ${fmt(1e6 / result.b!.medianPerCpu)} µs with them on. The audit line is built and written for every check (one JSON line of about 600 bytes: the request's and the caller's values escaped per line, the policy's once per rule, 64 lines to a write); the metrics are plain increments handed to prom-client when it collects. In a CPU profile of a saturated server the audit line is 4-5 % of the busy time and the metrics under 1 %, so the true cost sits at the target, and the rounds' spread (${pct(result.spread![0])} – ${pct(result.spread![1])}) is wider than the difference asked about. \`audit.allowSampleRate\` logs a share of allows only (denies and shadow decisions always), which is the lever where this cost matters.`,
-    prepare: async () => ({
-      a: { metrics: { enabled: false }, audit: { enabled: false } },
-      b: { metrics: { enabled: true }, audit: { enabled: true } },
-      close: async () => undefined,
-    }),
+    prepare: configsOnly(
+      { metrics: { enabled: false }, audit: { enabled: false } },
+      { metrics: { enabled: true }, audit: { enabled: true } },
+    ),
   },
   {
     name: 'revocation',
@@ -166,11 +170,7 @@ export const PAIRS: Pair[] = [
     target: 'the soft memory limit costs at most 5 % of Check throughput',
     whyNot: (result) =>
       `over the limit V8 runs a full collection each time the old generation fills what is left under the limit, more often than its own heuristic under saturating load (a cached check cost ${fmt(1e6 / result.a!.medianPerCpu)} µs of server CPU with the limit off and ${fmt(1e6 / result.b!.medianPerCpu)} µs with it). A higher \`memory.softLimit\` trades memory back for throughput.`,
-    prepare: async () => ({
-      a: { memory: { softLimit: 'off' } },
-      b: {},
-      close: async () => undefined,
-    }),
+    prepare: configsOnly({ memory: { softLimit: 'off' } }, {}),
   },
   {
     name: 'control',
@@ -179,7 +179,7 @@ export const PAIRS: Pair[] = [
     aLabel: 'defaults',
     bLabel: 'defaults again',
     onRequest: true,
-    prepare: async () => ({ a: {}, b: {}, close: async () => undefined }),
+    prepare: configsOnly({}, {}),
   },
 ];
 
