@@ -27,7 +27,9 @@ export interface DecisionContext {
   /** Absent when no policy was reached (a token that failed verification). */
   readonly origin: DecisionOrigin | undefined;
   readonly shadow: ShadowOutcome | undefined;
-  /** Unique, time-sortable id, also in `dynamic_metadata` as `decision_id`; the authorizer sets it. */
+  /**
+   * Unique, time-sortable id, also in `dynamic_metadata` as `decision_id`; the authorizer sets it.
+   */
   readonly id: string | undefined;
   /** Also return the id as the `x-tokengate-decision-id` header (`audit.decisionIdHeader`). */
   readonly idHeader: boolean;

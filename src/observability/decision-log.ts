@@ -144,7 +144,10 @@ export class DecisionLog implements DecisionSink {
     );
   }
 
-  /** The policy and rule, escaped once per compiled rule (whose origin object every verdict shares). */
+  /**
+   * The policy and rule, escaped once per compiled rule (whose origin object every verdict
+   * shares), with whether they are plain ASCII.
+   */
   private originFields(origin: DecisionOrigin | undefined): string {
     if (origin === undefined) return '';
     let fields = this.origins.get(origin);
